@@ -1,0 +1,106 @@
+/** Log benchmarks: append + integrate throughput, proof latency, storage per entry. */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Log } from '../src/log/index.js';
+import { generatePrivateKey } from '../src/note/index.js';
+import { nodeSigner } from '../src/platform/node-signer.js';
+import { nodeHasher } from '../src/platform/node-hasher.js';
+import { LevelLogStore } from '../src/store/index.js';
+import { type Bench, type BenchResult, median, secondsSince } from './harness.js';
+
+const ORIGIN = 'bench.example/log';
+
+function sha256Limit(): number {
+  const input = randomBytes(64);
+  const n = 300_000;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) createHash('sha256').update(input).digest();
+  return n / secondsSince(start);
+}
+
+async function openLog(dir: string): Promise<{ log: Log; store: LevelLogStore }> {
+  const store = await LevelLogStore.open(dir);
+  const key = generatePrivateKey(ORIGIN);
+  const log = await Log.open(store, { origin: ORIGIN, signer: nodeSigner(key), hasher: nodeHasher });
+  return { log, store };
+}
+
+/** Distinct 200-byte entries: a counter in random bytes. */
+function makeEntries(first: number, count: number, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const base = randomBytes(size);
+  for (let i = 0; i < count; i++) {
+    const e = Uint8Array.from(base);
+    new DataView(e.buffer).setFloat64(0, first + i);
+    out.push(e);
+  }
+  return out;
+}
+
+async function appendAndIntegrate(quick: boolean): Promise<BenchResult[]> {
+  const total = quick ? 200_000 : 1_000_000;
+  const entrySize = 200;
+  const chunk = 10_000;
+  const dir = await mkdtemp(join(tmpdir(), 'pvl-bench-log-'));
+  const { log, store } = await openLog(dir);
+  try {
+    let integrateSeconds = 0;
+    let integrated = 0;
+    const integrateRound = async () => {
+      const t = performance.now();
+      const round = await log.integrate();
+      if (round) {
+        integrateSeconds += secondsSince(t);
+        integrated += round.to - round.from;
+      }
+    };
+    let appendSeconds = 0;
+    const start = performance.now();
+    // Appends and integration rounds interleave, as in the server: each round takes what is sequenced.
+    let integration: Promise<void> = Promise.resolve();
+    for (let at = 0; at < total; at += chunk) {
+      const entries = makeEntries(at, chunk, entrySize);
+      const t = performance.now();
+      await Promise.all([log.append(entries.slice(0, chunk / 2)), log.append(entries.slice(chunk / 2))]);
+      appendSeconds += secondsSince(t);
+      if ((at / chunk) % 10 === 9) {
+        await integration;
+        integration = integrateRound();
+      }
+    }
+    await integration;
+    await integrateRound();
+    const endToEnd = secondsSince(start);
+    const sha = sha256Limit();
+
+    const size = log.checkpoint.checkpoint.size;
+    const inclusion: number[] = [];
+    const consistency: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      let t = performance.now();
+      await log.inclusionProof(Math.floor(Math.random() * size), size);
+      inclusion.push(performance.now() - t);
+      const m = 1 + Math.floor(Math.random() * (size - 1));
+      t = performance.now();
+      await log.consistencyProof(m, size);
+      consistency.push(performance.now() - t);
+    }
+    await store.compact();
+    const bytes = await store.diskUsage();
+    const perEntry = bytes / size - entrySize;
+    return [
+      { name: 'log.append', entries: total, entry_bytes: entrySize, entries_per_s: total / appendSeconds },
+      { name: 'log.integrate', entries: integrated, entries_per_s: integrated / integrateSeconds, sha256_limit_per_s: sha, share_of_limit: (2 * integrated) / integrateSeconds / sha },
+      { name: 'log.end_to_end', entries: total, entries_per_s: total / endToEnd },
+      { name: 'log.proof', tree_size: size, inclusion_median_ms: median(inclusion), consistency_median_ms: median(consistency) },
+      { name: 'log.storage', entries: size, overhead_bytes_per_entry: perEntry },
+    ];
+  } finally {
+    await log.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export const benches: Bench[] = [{ group: 'log', run: ({ quick }) => appendAndIntegrate(quick) }];

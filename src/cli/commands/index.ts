@@ -1,0 +1,6 @@
+/** Every command of `pvl`; each module exports a function that registers it on the program. */
+import type { Command } from 'commander';
+
+export type RegisterCommand = (program: Command) => void;
+
+export const commands: RegisterCommand[] = [];

@@ -1,0 +1,80 @@
+/**
+ * The ledger: the personality on top of the generic log. It admits records, keeps the query
+ * index (derived from the log, rebuildable), stores manifests, judges uses with the consent
+ * policy, and builds proof bundles. The HTTP server is a thin layer over this interface.
+ *
+ * Shapes of JSON answers are those of spec/api.md and spec/bundles.md.
+ */
+import type { Log, SignedCheckpoint } from '../log/index.js';
+
+export interface SubmitResult {
+  index: number;
+  leafHash: string; // hex
+  duplicate: boolean;
+}
+
+export interface ManifestInfo {
+  root: string; // hex
+  count: number;
+  useIndexes: number[];
+}
+
+export interface ManifestItemProof {
+  root: string;
+  count: number;
+  position: number;
+  item: string; // base64 item bytes
+  decoded: Record<string, unknown>;
+  proof: string[]; // base64 hashes
+}
+
+/** A proof bundle (spec/bundles.md). */
+export interface ProofBundle {
+  type: 'pvl.proof-bundle/v1';
+  origin: string;
+  checkpoint: string;
+  log: { index: number; entry: string; inclusionProof: string[] };
+  manifest: Omit<ManifestItemProof, 'decoded'> | null;
+  work: string;
+  verdict: Verdict;
+}
+
+export interface Verdict {
+  verdict: string;
+  consentIndex?: number;
+  reason: string;
+  distance?: number;
+}
+
+export interface UseReport {
+  useIndex: number;
+  position: number;
+  model: { builder: string; name: string; version: string };
+  via: null | { lineageIndex: number; model: { builder: string; name: string; version: string } };
+  item: Record<string, unknown>;
+  verdict: Verdict;
+  bundle: ProofBundle;
+}
+
+export interface Ledger {
+  readonly log: Log;
+  /** Validates every envelope (all-or-nothing), then appends. Throws LedgerError (400-class) on bad input. */
+  submit(envelopes: Uint8Array[]): Promise<SubmitResult[]>;
+  /** Resolves once `index` is in a published checkpoint. */
+  waitForCheckpoint(index: number): Promise<SignedCheckpoint>;
+  /** Streams a manifest upload; checks it against the expected root/count; stores it only if it all checks out. */
+  putManifest(body: AsyncIterable<Uint8Array>, expected: { root: string; count: number }): Promise<{ root: string; count: number; created: boolean }>;
+  getManifest(root: string): Promise<ManifestInfo | undefined>;
+  manifestItem(root: string, position: number): Promise<ManifestItemProof | undefined>;
+  usesOfWork(workId: string): Promise<UseReport[]>;
+  consentsOfWork(workId: string): Promise<Array<{ index: number; author: string; record: unknown; status: string }>>;
+  usesOfCreator(creatorKey: string): Promise<{ works: string[]; uses: UseReport[] }>;
+  model(builder: string, name: string, version: string): Promise<unknown | undefined>;
+  /** Uses of the creator's works (or of the given works) after `after` (useIndex, position), in log order. */
+  usesSince(filter: { creator?: string; works?: string[] }, after: { useIndex: number; position: number } | null): Promise<UseReport[]>;
+  /** Called with each new use (after indexing a round whose checkpoint is published). */
+  onUse(listener: (use: UseReport, claimants: string[]) => void): () => void;
+  /** Index position: entries [0, indexed) are in the query index. */
+  readonly indexedSize: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,180 @@
+/**
+ * A Merkle tree kept as C2SP tlog-tiles hash tiles, independent of what the leaves are.
+ * The log uses it for its entries; the ledger uses it again for manifests.
+ *
+ *  - TileBuilder holds the right edge (the unfinished tile of every level) and turns new leaf
+ *    hashes into the tiles that changed, costing about one interior hash per leaf.
+ *  - TileTreeReader reads complete-subtree hashes out of stored tiles and answers roots and
+ *    proofs for any size up to what is stored.
+ */
+import {
+  type Hash,
+  type Hasher,
+  type NodeId,
+  HASH_SIZE,
+  TILE_WIDTH,
+  consistencyPlan,
+  foldPlan,
+  foldRange,
+  inclusionPlan,
+  locateNode,
+  rangeNodes,
+} from '../merkle/index.js';
+import type { StoredTile } from '../store/index.js';
+
+export type TileLoader = (coords: Array<{ level: number; index: number }>) => Promise<(Uint8Array | undefined)[]>;
+
+/** Hash of a complete subtree given its 2^r hashes at the tile's level, packed in `tile` from `offset`. */
+function completeSubtree(tile: Uint8Array, offset: number, count: number, hasher: Hasher): Hash {
+  let row: Hash[] = [];
+  for (let i = 0; i < count; i++) row.push(tile.subarray((offset + i) * HASH_SIZE, (offset + i + 1) * HASH_SIZE));
+  while (row.length > 1) {
+    const next: Hash[] = [];
+    for (let i = 0; i < row.length; i += 2) next.push(hasher.hashChildren(row[i], row[i + 1]));
+    row = next;
+  }
+  return row[0].slice();
+}
+
+export class TileBuilder {
+  /** edge[L] = hashes of the unfinished tile at level L (0..255 hashes of tree level 8L). */
+  private readonly edge: Uint8Array[] = [];
+  private readonly edgeCount: number[] = [];
+  private count: number;
+  private changed = new Map<string, StoredTile>();
+
+  constructor(
+    private readonly hasher: Hasher,
+    size = 0,
+    edgeTiles: Uint8Array[] = [],
+  ) {
+    this.count = size;
+    for (let level = 0; TILE_WIDTH ** level <= Math.max(size, 1); level++) {
+      const width = Math.floor(size / TILE_WIDTH ** level) % TILE_WIDTH;
+      this.edge[level] = new Uint8Array(TILE_WIDTH * HASH_SIZE);
+      this.edge[level].set((edgeTiles[level] ?? new Uint8Array(0)).subarray(0, width * HASH_SIZE));
+      this.edgeCount[level] = width;
+    }
+  }
+
+  /** Which stored tiles a builder for `size` needs: the unfinished tile of each level. */
+  static edgeCoords(size: number): Array<{ level: number; index: number; width: number }> {
+    const coords = [];
+    for (let level = 0; TILE_WIDTH ** level <= size; level++) {
+      const hashes = Math.floor(size / TILE_WIDTH ** level);
+      coords.push({ level, index: Math.floor(hashes / TILE_WIDTH), width: hashes % TILE_WIDTH });
+    }
+    return coords;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  append(leafHashes: Hash[]): void {
+    for (const h of leafHashes) {
+      this.pushAt(0, Math.floor(this.count / TILE_WIDTH), h);
+      this.count++;
+    }
+    // The unfinished tiles changed too; record their current state.
+    for (let level = 0; level < this.edge.length; level++) {
+      const width = this.edgeCount[level];
+      if (width === 0) continue;
+      const index = Math.floor(this.count / TILE_WIDTH ** (level + 1));
+      this.changed.set(`${level}/${index}`, { level, index, hashes: this.edge[level].slice(0, width * HASH_SIZE) });
+    }
+  }
+
+  private pushAt(level: number, tileIndex: number, hash: Hash): void {
+    if (!this.edge[level]) {
+      this.edge[level] = new Uint8Array(TILE_WIDTH * HASH_SIZE);
+      this.edgeCount[level] = 0;
+    }
+    const buf = this.edge[level];
+    buf.set(hash, this.edgeCount[level] * HASH_SIZE);
+    if (++this.edgeCount[level] < TILE_WIDTH) return;
+    // The tile is full: store it, and its root becomes the next hash one tile level up.
+    this.changed.set(`${level}/${tileIndex}`, { level, index: tileIndex, hashes: buf.slice() });
+    const tileRoot = completeSubtree(buf, 0, TILE_WIDTH, this.hasher);
+    this.edgeCount[level] = 0;
+    this.pushAt(level + 1, Math.floor(tileIndex / TILE_WIDTH), tileRoot);
+  }
+
+  /** Tiles changed since the last call, each in its latest state. */
+  takeChangedTiles(): StoredTile[] {
+    const tiles = [...this.changed.values()];
+    this.changed = new Map();
+    return tiles;
+  }
+
+  /** The edge tiles as they stand, keyed like `changed` (for an overlay reader). */
+  edgeTile(level: number): Uint8Array {
+    return this.edge[level]?.subarray(0, (this.edgeCount[level] ?? 0) * HASH_SIZE) ?? new Uint8Array(0);
+  }
+
+  root(): Hash {
+    if (this.count === 0) return this.hasher.emptyRoot();
+    const hashes = rangeNodes(0, this.count).map((node) => {
+      const at = locateNode(node);
+      return completeSubtree(this.edge[at.level], at.offset, at.count, this.hasher);
+    });
+    return foldRange(hashes, this.hasher);
+  }
+}
+
+/** Reads nodes, roots and proofs from stored tiles. */
+export class TileTreeReader {
+  constructor(
+    private readonly loadTiles: TileLoader,
+    private readonly hasher: Hasher,
+  ) {}
+
+  /** Hashes of complete subtrees (all inside the stored tree). */
+  async nodes(ids: NodeId[]): Promise<Hash[]> {
+    const locations = ids.map(locateNode);
+    const wanted = new Map<string, { level: number; index: number }>();
+    for (const l of locations) wanted.set(`${l.level}/${l.index}`, { level: l.level, index: l.index });
+    const coords = [...wanted.values()];
+    const tiles = await this.loadTiles(coords);
+    const byKey = new Map(coords.map((c, i) => [`${c.level}/${c.index}`, tiles[i]]));
+    return locations.map((l, i) => {
+      const tile = byKey.get(`${l.level}/${l.index}`);
+      if (!tile || tile.length < (l.offset + l.count) * HASH_SIZE) {
+        throw new RangeError(`node (${ids[i].level}, ${ids[i].index}) is not in the stored tiles`);
+      }
+      return completeSubtree(tile, l.offset, l.count, this.hasher);
+    });
+  }
+
+  async root(size: number): Promise<Hash> {
+    if (size === 0) return this.hasher.emptyRoot();
+    return foldRange(await this.nodes(rangeNodes(0, size)), this.hasher);
+  }
+
+  async inclusionProof(index: number, size: number): Promise<Hash[]> {
+    const plan = inclusionPlan(index, size);
+    return foldPlan(plan, await this.nodes(plan.flat()), this.hasher);
+  }
+
+  async consistencyProof(size1: number, size2: number): Promise<Hash[]> {
+    const plan = consistencyPlan(size1, size2);
+    return foldPlan(plan, await this.nodes(plan.flat()), this.hasher);
+  }
+
+  /** The level-0 hashes (leaf hashes) of [first, first+count). */
+  async leafHashes(first: number, count: number): Promise<Hash[]> {
+    const out: Hash[] = [];
+    const firstTile = Math.floor(first / TILE_WIDTH);
+    const lastTile = Math.floor((first + count - 1) / TILE_WIDTH);
+    const coords = [];
+    for (let n = firstTile; n <= lastTile; n++) coords.push({ level: 0, index: n });
+    const tiles = await this.loadTiles(coords);
+    for (let i = first; i < first + count; i++) {
+      const tile = tiles[Math.floor(i / TILE_WIDTH) - firstTile];
+      const at = (i % TILE_WIDTH) * HASH_SIZE;
+      if (!tile || tile.length < at + HASH_SIZE) throw new RangeError(`leaf ${i} is not in the stored tiles`);
+      out.push(tile.slice(at, at + HASH_SIZE));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,456 @@
+/**
+ * The consent policy engine (spec/policy.md): fed the log in order, it judges every
+ * training-use item and answers the server's questions about works, creators and models.
+ * Deterministic: the same log gives the same answers everywhere, browser included.
+ */
+import { type Hasher, defaultHasher } from '../merkle/index.js';
+import {
+  type ConsentGrantRecord,
+  type ConsentRevocationRecord,
+  type CreatorRecord,
+  type KeyRef,
+  type ModelId,
+  type ModelLineageRecord,
+  type ModelRetirementRecord,
+  type ParsedRecord,
+  type RecordRef,
+  type TrainingUseRecord,
+  type UseItem,
+  type WorkId,
+  RecordError,
+  formatModelId,
+  formatRecordTime,
+  isRecordTime,
+  toHex,
+  useItemSchema,
+} from '../records/index.js';
+import { parseWith } from '../records/validate.js';
+import { type JudgedModel, type PolicyView, judge } from './judge.js';
+import { type EntryState, type GrantState, type LineageEdge, type ModelState, type UseState, pushTo } from './state.js';
+import { type Judgement, PolicyError } from './verdicts.js';
+
+export interface JudgeOptions {
+  /** The time at which retention deadlines are judged (the only wall-clock input). */
+  now: Date | string;
+  /** Judge for this model instead of the use's own; it must derive from the use's model. */
+  model?: ModelId;
+}
+
+export interface ItemJudgement extends Judgement {
+  position: number;
+}
+
+export type ConsentStatus = 'active' | 'revoked' | 'superseded' | 'expired';
+
+export interface ModelView {
+  id: ModelId;
+  /** Training-use records declared for this model. */
+  uses: number[];
+  parents: LineageEdge[];
+  children: LineageEdge[];
+  retired: { index: number; effective: string; status: 'retired' | 'destroyed' } | null;
+}
+
+export interface DerivedModel {
+  model: ModelId;
+  /** The lineage records from the ancestor to this model, in path order. */
+  path: number[];
+}
+
+export class ConsentPolicy implements PolicyView {
+  private readonly hasher: Hasher;
+  private lastIndex = -1;
+  private readonly entries = new Map<number, EntryState>();
+  private readonly indexByLeafHash = new Map<string, number>();
+  private readonly grants = new Map<number, GrantState>();
+  private readonly uses = new Map<number, UseState>();
+  private readonly models = new Map<ModelId, ModelState>();
+  private readonly grantsByWork = new Map<string, number[]>();
+  private readonly grantsByIdentity = new Map<KeyRef, number[]>();
+  private readonly inlineUsesByWork = new Map<string, Array<{ useIndex: number; position: number }>>();
+  /** Creator identity of every key that joined a rotation chain (absent: the key is its own identity). */
+  private readonly identities = new Map<KeyRef, KeyRef>();
+  private readonly rotations = new Map<KeyRef, { rotationIndex: number; to: KeyRef }>();
+  /** Keys that have signed creator, grant or revocation records: they cannot be rotated *to*. */
+  private readonly creatorKeys = new Set<KeyRef>();
+  private readonly profiles = new Map<KeyRef, { index: number; record: CreatorRecord }>();
+
+  /** `hasher` computes leaf hashes for `{leafHash}` references; pass nodeHasher on the server. */
+  constructor(opts: { hasher?: Hasher } = {}) {
+    this.hasher = opts.hasher ?? defaultHasher;
+  }
+
+  /** One past the last index applied. */
+  get size(): number {
+    return this.lastIndex + 1;
+  }
+
+  // ---- feeding the log ---------------------------------------------------------------
+
+  /**
+   * Applies the record at log `index`. Indexes must increase; gaps are entries that are not
+   * records (the caller skips them). A record the policy cannot honour (a revocation by the
+   * wrong creator, say) is remembered but has no effect, as spec/policy.md says for each case.
+   */
+  apply(index: number, record: ParsedRecord): void {
+    if (!Number.isSafeInteger(index) || index <= this.lastIndex) {
+      throw new PolicyError('out-of-order', `records must be applied in log order: got index ${index} after ${this.lastIndex}`, 'index');
+    }
+    this.lastIndex = index;
+    this.entries.set(index, { type: record.payload.type, author: record.author });
+    this.indexByLeafHash.set(toHex(this.hasher.hashLeaf(record.entryBytes)), index);
+    const payload = record.payload;
+    switch (payload.type) {
+      case 'creator':
+        return this.applyCreator(index, payload);
+      case 'consent-grant':
+        return this.applyGrant(index, payload);
+      case 'consent-revocation':
+        return this.applyRevocation(index, payload);
+      case 'training-use':
+        return this.applyUse(index, payload);
+      case 'model-lineage':
+        return this.applyLineage(index, payload);
+      case 'model-retirement':
+        return this.applyRetirement(index, payload);
+    }
+  }
+
+  private applyCreator(index: number, record: CreatorRecord): void {
+    if (record.rotation && !this.rotationProblem(record)) {
+      const from = record.rotation.from;
+      this.identities.set(record.author, this.identityOf(from));
+      this.rotations.set(from, { rotationIndex: index, to: record.author });
+    }
+    this.creatorKeys.add(record.author);
+    this.profiles.set(this.identityOf(record.author), { index, record });
+  }
+
+  private applyGrant(index: number, record: ConsentGrantRecord): void {
+    const grant: GrantState = {
+      index,
+      record,
+      author: record.author,
+      identity: this.identityOf(record.author),
+      ids: new Set(record.works.flat()),
+      revocations: [],
+      ...(this.rotations.has(record.author) ? { rotatedKey: this.rotations.get(record.author)! } : {}),
+    };
+    this.grants.set(index, grant);
+    this.creatorKeys.add(record.author);
+    pushTo(this.grantsByIdentity, grant.identity, index);
+    for (const id of grant.ids) pushTo(this.grantsByWork, id, index);
+    if (record.supersedes && !this.supersessionProblem(record)) {
+      const replaced = this.grants.get(this.indexOfRef(record.supersedes)!)!;
+      replaced.supersededBy = index;
+      grant.supersedes = replaced.index;
+    }
+  }
+
+  private applyRevocation(index: number, record: ConsentRevocationRecord): void {
+    this.creatorKeys.add(record.author);
+    if (this.revocationProblem(record)) return;
+    const grant = this.grants.get(this.indexOfRef(record.grant)!)!;
+    grant.revocations.push({ index, author: record.author, effective: record.effective, immediate: record.effective <= record.time });
+  }
+
+  private applyUse(index: number, record: TrainingUseRecord): void {
+    const model = formatModelId({ builder: record.author, ...record.model });
+    this.uses.set(index, { index, record, model, builder: record.author });
+    this.modelState(model).uses.push(index);
+    record.items?.forEach((item, position) => {
+      for (const id of item.work) pushTo(this.inlineUsesByWork, id, { useIndex: index, position });
+    });
+  }
+
+  private applyLineage(index: number, record: ModelLineageRecord): void {
+    const child = formatModelId({ builder: record.author, ...record.model });
+    const parent = formatModelId(record.parent);
+    const edge: LineageEdge = { lineageIndex: index, parent, child, relation: record.relation };
+    this.modelState(child).parents.push(edge);
+    this.modelState(parent).children.push(edge);
+  }
+
+  private applyRetirement(index: number, record: ModelRetirementRecord): void {
+    const model = formatModelId({ builder: record.author, ...record.model });
+    this.modelState(model).retirements.push({ index, effective: record.effective, status: record.status });
+  }
+
+  private modelState(id: ModelId): ModelState {
+    let state = this.models.get(id);
+    if (!state) {
+      state = { id, uses: [], parents: [], children: [], retirements: [] };
+      this.models.set(id, state);
+    }
+    return state;
+  }
+
+  // ---- admission (log-level checks the server makes before appending) ---------------
+
+  /**
+   * Why appending `record` now would break a log-level rule, or undefined. These are the checks
+   * a single record cannot make on its own: revocations only by the grant's creator,
+   * supersession only of one's own unreplaced grant, consent references to grants already in
+   * the log, rotations of keys not yet rotated to fresh keys.
+   */
+  admissionProblem(record: ParsedRecord): RecordError | undefined {
+    const p = record.payload;
+    const problem = (field: string, reason: string | undefined) => (reason ? new RecordError('not-admissible', reason, field) : undefined);
+    switch (p.type) {
+      case 'creator':
+        return problem(this.rotationProblemField(p), this.rotationProblem(p));
+      case 'consent-grant':
+        return problem('payload.supersedes', this.supersessionProblem(p));
+      case 'consent-revocation':
+        return problem('payload.grant', this.revocationProblem(p));
+      case 'training-use':
+        return this.itemRefsProblem(p);
+      default:
+        return undefined;
+    }
+  }
+
+  private rotationProblemField(record: CreatorRecord): string {
+    return this.creatorKeys.has(record.author) ? 'payload.author' : 'payload.rotation.from';
+  }
+
+  private rotationProblem(record: CreatorRecord): string | undefined {
+    if (!record.rotation) return undefined;
+    if (this.creatorKeys.has(record.author)) return `the new key ${record.author} has already signed creator records; rotate to a fresh key`;
+    const earlier = this.rotations.get(record.rotation.from);
+    if (earlier) return `${record.rotation.from} was already rotated to ${earlier.to} at index ${earlier.rotationIndex}`;
+    return undefined;
+  }
+
+  private supersessionProblem(record: ConsentGrantRecord): string | undefined {
+    if (!record.supersedes) return undefined;
+    const target = this.grantRefProblem(record.supersedes);
+    if (typeof target === 'string') return target;
+    if (target.identity !== this.identityOf(record.author)) return `grant ${target.index} is by another creator (${target.identity})`;
+    if (target.supersededBy !== undefined) return `grant ${target.index} was already superseded by grant ${target.supersededBy}; supersede that one`;
+    return undefined;
+  }
+
+  private revocationProblem(record: ConsentRevocationRecord): string | undefined {
+    const target = this.grantRefProblem(record.grant);
+    if (typeof target === 'string') return target;
+    if (target.identity !== this.identityOf(record.author)) return `grant ${target.index} is by ${target.author}; only its creator can revoke it`;
+    const rotation = this.rotations.get(record.author);
+    if (rotation) return `${record.author} was rotated to ${rotation.to} at index ${rotation.rotationIndex}; revoke with the new key`;
+    return undefined;
+  }
+
+  /** The grant a reference names, or why it names none. */
+  private grantRefProblem(ref: RecordRef): GrantState | string {
+    const resolved = this.resolveRef(ref);
+    if ('problem' in resolved) return resolved.problem;
+    return this.grants.get(resolved.index) ?? `log entry ${resolved.index} is ${this.describeEntry(resolved.index)}, not a consent grant`;
+  }
+
+  private itemRefsProblem(record: TrainingUseRecord): RecordError | undefined {
+    for (const [position, item] of (record.items ?? []).entries()) {
+      if ('none' in item.consent) continue;
+      const target = this.grantRefProblem(item.consent);
+      if (typeof target === 'string') return new RecordError('not-admissible', target, `payload.items[${position}].consent`);
+    }
+    return undefined;
+  }
+
+  // ---- PolicyView --------------------------------------------------------------------
+
+  private indexOfRef(ref: RecordRef): number | undefined {
+    return 'index' in ref ? (this.entries.has(ref.index) ? ref.index : undefined) : this.indexByLeafHash.get(ref.leafHash);
+  }
+
+  resolveRef(ref: RecordRef): { index: number } | { problem: string } {
+    const index = this.indexOfRef(ref);
+    if (index !== undefined) return { index };
+    return { problem: 'index' in ref ? `log entry ${ref.index} is not a record in the log` : `no record in the log has leaf hash ${ref.leafHash}` };
+  }
+
+  grant(index: number): GrantState | undefined {
+    return this.grants.get(index);
+  }
+
+  describeEntry(index: number): string {
+    const entry = this.entries.get(index);
+    return entry ? `a ${entry.type} record` : 'not a record';
+  }
+
+  /** The creator identity a key belongs to: the first key of its rotation chain. */
+  identityOf(key: KeyRef): KeyRef {
+    return this.identities.get(key) ?? key;
+  }
+
+  /**
+   * Who claims an item's work as of log position `before`: the creators of grants logged
+   * earlier naming its sha256 (several: disputed); failing those, the creator of the earliest
+   * grant naming one of its perceptual identifiers.
+   */
+  claimants(item: UseItem, before: number): KeyRef[] {
+    const sha256 = item.work.find((id) => id.startsWith('sha256:'))!;
+    const byBytes = this.claimantsOf(sha256, before);
+    if (byBytes.length > 0) return byBytes;
+    let earliest: { index: number; identity: KeyRef } | undefined;
+    for (const id of item.work) {
+      if (id === sha256) continue;
+      const first = this.claimingGrants(id, before)[0];
+      if (first && (!earliest || first.index < earliest.index)) earliest = first;
+    }
+    return earliest ? [earliest.identity] : [];
+  }
+
+  private claimingGrants(id: string, before: number): GrantState[] {
+    const out: GrantState[] = [];
+    for (const index of this.grantsByWork.get(id) ?? []) {
+      if (index >= before) break;
+      const grant = this.grants.get(index)!;
+      if (!grant.rotatedKey) out.push(grant);
+    }
+    return out;
+  }
+
+  isRetired(model: ModelId, now: string): boolean {
+    return this.models.get(model)?.retirements.some((r) => r.effective <= now) ?? false;
+  }
+
+  // ---- judging -----------------------------------------------------------------------
+
+  /** The verdict for one item of the training use at `useIndex` (inline or from its manifest). */
+  judgeItem(useIndex: number, item: UseItem, opts: JudgeOptions): Judgement {
+    const use = this.useAt(useIndex);
+    const checked = parseWith(useItemSchema, item, 'item');
+    return judge(this, use, checked, this.judgedModel(use, opts.model), nowString(opts.now));
+  }
+
+  /** Verdicts for every inline item of a training use. Manifest items go through judgeItem. */
+  judgeUse(useIndex: number, opts: JudgeOptions): ItemJudgement[] {
+    const use = this.useAt(useIndex);
+    if (!use.record.items) {
+      throw new PolicyError('manifest-use', `training use ${useIndex} lists its items in manifest ${use.record.manifest!.root}; judge them with judgeItem as they stream`, 'useIndex');
+    }
+    const model = this.judgedModel(use, opts.model);
+    const now = nowString(opts.now);
+    return use.record.items.map((item, position) => ({ position, ...judge(this, use, item, model, now) }));
+  }
+
+  private useAt(useIndex: number): UseState {
+    const use = this.uses.get(useIndex);
+    if (!use) throw new PolicyError('unknown-use', `log entry ${useIndex} is ${this.describeEntry(useIndex)}, not a training use`, 'useIndex');
+    return use;
+  }
+
+  private judgedModel(use: UseState, model: ModelId | undefined): JudgedModel {
+    if (model === undefined || model === use.model) return { id: use.model, builder: use.builder };
+    const derived = this.modelsDerivedFrom(use.model).find((d) => d.model === model);
+    if (!derived) throw new PolicyError('not-derived', `${model} does not derive from ${use.model}`, 'model');
+    const builder = model.slice(0, model.indexOf('/')) as KeyRef;
+    return { id: model, builder, via: { lineageIndex: derived.path[derived.path.length - 1], model: use.model } };
+  }
+
+  // ---- queries -----------------------------------------------------------------------
+
+  /** Models derived from `model` (children, their children, …), nearest first, each once. */
+  modelsDerivedFrom(model: ModelId): DerivedModel[] {
+    const found: DerivedModel[] = [];
+    const seen = new Set<ModelId>([model]);
+    const queue: DerivedModel[] = [{ model, path: [] }];
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      for (const edge of this.models.get(next.model)?.children ?? []) {
+        if (seen.has(edge.child)) continue;
+        seen.add(edge.child);
+        const derived = { model: edge.child, path: [...next.path, edge.lineageIndex] };
+        found.push(derived);
+        queue.push(derived);
+      }
+    }
+    return found;
+  }
+
+  /** Training uses that count for `model`: its own, then those inherited from its ancestors. */
+  usesOfModel(model: ModelId): Array<{ useIndex: number; via?: { lineageIndex: number; model: ModelId } }> {
+    const own = (this.models.get(model)?.uses ?? []).map((useIndex) => ({ useIndex }));
+    const inherited = this.ancestorsOf(model).flatMap((ancestor) => {
+      // The path is taken from the ancestor's side so that `via` matches what judgeItem reports.
+      const derived = this.modelsDerivedFrom(ancestor).find((d) => d.model === model)!;
+      const via = { lineageIndex: derived.path[derived.path.length - 1], model: ancestor };
+      return this.models.get(ancestor)!.uses.map((useIndex) => ({ useIndex, via }));
+    });
+    return [...own, ...inherited];
+  }
+
+  /** Models `model` derives from, directly or not, nearest first. */
+  ancestorsOf(model: ModelId): ModelId[] {
+    const seen = new Set<ModelId>([model]);
+    const found: ModelId[] = [];
+    for (let i = -1; i < found.length; i++) {
+      const current = i < 0 ? model : found[i];
+      for (const edge of this.models.get(current)?.parents ?? []) {
+        if (seen.has(edge.parent)) continue;
+        seen.add(edge.parent);
+        found.push(edge.parent);
+      }
+    }
+    return found;
+  }
+
+  model(id: ModelId): ModelView | undefined {
+    const state = this.models.get(id);
+    if (!state) return undefined;
+    const retirement = state.retirements[0];
+    return { id, uses: [...state.uses], parents: [...state.parents], children: [...state.children], retired: retirement ? { ...retirement } : null };
+  }
+
+  use(index: number): { index: number; record: TrainingUseRecord; model: ModelId; builder: KeyRef } | undefined {
+    const use = this.uses.get(index);
+    return use && { ...use };
+  }
+
+  /** Creators claiming a work identifier as of `before` (default: the whole log), first claimant first. */
+  claimantsOf(workId: WorkId | string, before = Number.MAX_SAFE_INTEGER): KeyRef[] {
+    return [...new Set(this.claimingGrants(workId, before).map((g) => g.identity))];
+  }
+
+  /** Grants naming a work identifier, with their status at `now`. */
+  consentsOfWork(workId: WorkId | string, now: Date | string): Array<{ index: number; author: KeyRef; status: ConsentStatus }> {
+    const at = nowString(now);
+    return (this.grantsByWork.get(workId) ?? []).map((index) => {
+      const grant = this.grants.get(index)!;
+      return { index, author: grant.author, status: grantStatus(grant, at) };
+    });
+  }
+
+  /** Inline items naming a work identifier (manifest items are the caller's to index). */
+  usesOfWork(workId: WorkId | string): Array<{ useIndex: number; position: number }> {
+    return [...(this.inlineUsesByWork.get(workId) ?? [])];
+  }
+
+  /** Grants by the creator a key belongs to (all keys of its rotation chain), in log order. */
+  grantsOf(key: KeyRef): number[] {
+    return [...(this.grantsByIdentity.get(this.identityOf(key)) ?? [])];
+  }
+
+  /** Work identifiers named by the creator's grants. */
+  worksOf(key: KeyRef): string[] {
+    return [...new Set(this.grantsOf(key).flatMap((index) => [...this.grants.get(index)!.ids]))];
+  }
+
+  /** The latest creator record of the creator a key belongs to. */
+  creator(key: KeyRef): { index: number; record: CreatorRecord } | undefined {
+    return this.profiles.get(this.identityOf(key));
+  }
+}
+
+function grantStatus(grant: GrantState, now: string): ConsentStatus {
+  if (grant.revocations.some((r) => r.immediate || r.effective <= now)) return 'revoked';
+  if (grant.supersededBy !== undefined) return 'superseded';
+  if (grant.record.validUntil !== undefined && grant.record.validUntil <= now) return 'expired';
+  return 'active';
+}
+
+/** `now` as a record time string, so it compares with record times as strings do. */
+function nowString(now: Date | string): string {
+  if (now instanceof Date && !Number.isNaN(now.getTime())) return formatRecordTime(now);
+  if (typeof now === 'string' && isRecordTime(now)) return now;
+  throw new PolicyError('bad-time', `now must be a valid Date or a record time such as 2026-11-23T05:00:00Z, got ${String(now)}`, 'now');
+}

@@ -1,0 +1,111 @@
+/**
+ * Byte encodings used by records: lowercase hex, standard padded base64 and strict UTF-8.
+ * Hand-rolled (rather than atob/btoa or Buffer) so that they run unchanged in a browser, work on
+ * bytes rather than "binary strings", and so that decoding can insist on the one canonical
+ * spelling of every byte string.
+ */
+
+const HEX_DIGITS = '0123456789abcdef';
+const BYTE_TO_HEX: string[] = Array.from({ length: 256 }, (_, b) => HEX_DIGITS[b >> 4] + HEX_DIGITS[b & 15]);
+
+export function toHex(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += BYTE_TO_HEX[bytes[i]];
+  return s;
+}
+
+/** Value of one lowercase hex digit's char code, or -1. */
+function hexValue(code: number): number {
+  if (code >= 48 && code <= 57) return code - 48; // 0-9
+  if (code >= 97 && code <= 102) return code - 87; // a-f
+  return -1;
+}
+
+/** Lowercase hex only (the records' canonical spelling); returns undefined for anything else. */
+export function fromHex(s: string): Uint8Array | undefined {
+  if (s.length % 2 !== 0) return undefined;
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    const hi = hexValue(s.charCodeAt(2 * i));
+    const lo = hexValue(s.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) return undefined;
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
+}
+
+const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_VALUE = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64_ALPHABET.length; i++) B64_VALUE[B64_ALPHABET.charCodeAt(i)] = i;
+
+/** Standard base64 with padding (RFC 4648 §4). */
+export function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    s += B64_ALPHABET[n >> 18] + B64_ALPHABET[(n >> 12) & 63] + B64_ALPHABET[(n >> 6) & 63] + B64_ALPHABET[n & 63];
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = bytes[i] << 16;
+    s += B64_ALPHABET[n >> 18] + B64_ALPHABET[(n >> 12) & 63] + '==';
+  } else if (rest === 2) {
+    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
+    s += B64_ALPHABET[n >> 18] + B64_ALPHABET[(n >> 12) & 63] + B64_ALPHABET[(n >> 6) & 63] + '=';
+  }
+  return s;
+}
+
+function base64CharValue(s: string, i: number): number {
+  const code = s.charCodeAt(i);
+  return code < 128 ? B64_VALUE[code] : -1;
+}
+
+/**
+ * Decodes standard padded base64, accepting only the canonical spelling: no whitespace, no
+ * URL-safe alphabet, correct padding, and zero bits in the unused low bits of the last symbol
+ * (otherwise two strings would decode to the same bytes). Returns undefined when not canonical.
+ */
+export function fromBase64(s: string): Uint8Array | undefined {
+  if (s.length % 4 !== 0) return undefined;
+  const padding = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  const out = new Uint8Array((s.length / 4) * 3 - padding);
+  let o = 0;
+  for (let i = 0; i < s.length; i += 4) {
+    const last = i + 4 === s.length;
+    const a = base64CharValue(s, i);
+    const b = base64CharValue(s, i + 1);
+    const c = last && padding === 2 ? 0 : base64CharValue(s, i + 2);
+    const d = last && padding >= 1 ? 0 : base64CharValue(s, i + 3);
+    if ((a | b | c | d) < 0) return undefined;
+    const n = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = n >> 16;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+  }
+  // Re-encoding catches the remaining non-canonical spellings (non-zero unused bits).
+  return toBase64(out) === s ? out : undefined;
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf8Encoder = new TextEncoder();
+
+/** Strict UTF-8: undefined for ill-formed bytes (and a BOM is kept, so it fails canonical checks). */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+export function encodeUtf8(s: string): Uint8Array {
+  return utf8Encoder.encode(s);
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

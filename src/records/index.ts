@@ -1,0 +1,54 @@
+/**
+ * Records: the JSON payloads in DSSE envelopes that make up the log, their validation, and
+ * manifests (spec/records.md). Browser-safe: nothing from `node:`.
+ */
+export { RecordError, type RecordErrorCode } from './errors.js';
+export { type KeyRef, formatKeyRef, parseKeyRef, isKeyRef } from './keys.js';
+export { type WorkId, type WorkIdScheme, WORK_ID_SIZES, isWorkId, parseWorkId, formatWorkId, workIdOfBytes, workIdScheme } from './works.js';
+export { type RecordTime, isRecordTime, recordTimeSeconds, formatRecordTime } from './time.js';
+export { type ModelId, type ModelRef, formatModelId, parseModelId } from './models.js';
+export {
+  type RecordType,
+  type RecordPayload,
+  type CreatorRecord,
+  type ConsentGrantRecord,
+  type ConsentRevocationRecord,
+  type TrainingUseRecord,
+  type ModelLineageRecord,
+  type ModelRetirementRecord,
+  type UseItem,
+  type ConsentRef,
+  type RecordRef,
+  type UseCategory,
+  type TrainingPurpose,
+  RECORD_TYPES,
+  USE_CATEGORIES,
+  TRAINING_PURPOSES,
+  MAX_INLINE_ITEMS,
+  payloadSchema,
+  useItemSchema,
+} from './schema.js';
+export { validatePayload } from './validate.js';
+export { type Envelope, RECORD_PAYLOAD_TYPE, MAX_ENTRY_SIZE, encodeEntry, preAuthEncoding } from './envelope.js';
+export { type ParsedRecord, type ParseOptions, parseRecord, signRecord, signKeyRotation, keyRotationMessage } from './record.js';
+export {
+  type ManifestSummary,
+  type ManifestEntry,
+  type ManifestOptions,
+  MANIFEST_HEADER_SIZE,
+  MANIFEST_ITEM_SIZE,
+  manifestHasher,
+  encodeManifestItem,
+  decodeManifestItem,
+  encodeManifestHeader,
+  manifestLeafHash,
+  writeManifest,
+  ManifestBuilder,
+  ManifestParser,
+  readManifest,
+  checkManifest,
+  verifyManifestItem,
+  manifestTree,
+} from './manifest.js';
+export { shortInputHasher } from './short-input-hasher.js';
+export { toHex, fromHex, toBase64, fromBase64 } from './encoding.js';

@@ -1,0 +1,134 @@
+/**
+ * Bytes ⇄ records. `parseRecord` is the one gate every log entry passes (server admission,
+ * auditors replaying the log, the browser checking a proof bundle); `signRecord` produces entries
+ * that pass it.
+ */
+import { nobleEd25519Verify, type Ed25519Verify, type Signer } from '../note/index.js';
+import { canonicalJson, canonicalJsonBytes } from './canonical.js';
+import { decodeUtf8, encodeUtf8, fromBase64, toBase64 } from './encoding.js';
+import { ED25519_SIGNATURE_SIZE, MAX_ENTRY_SIZE, RECORD_PAYLOAD_TYPE, encodeEntry, envelopeSchema, preAuthEncoding, type Envelope } from './envelope.js';
+import { RecordError } from './errors.js';
+import { parseKeyRef, type KeyRef } from './keys.js';
+import type { CreatorRecord, RecordPayload } from './schema.js';
+import { parseWith, validatePayload } from './validate.js';
+
+export interface ParsedRecord<P extends RecordPayload = RecordPayload> {
+  envelope: Envelope;
+  payload: P;
+  /** The log entry: RFC 8785 bytes of the envelope. */
+  entryBytes: Uint8Array;
+  /** The signed payload bytes: RFC 8785 bytes of `payload`. */
+  payloadBytes: Uint8Array;
+  author: KeyRef;
+}
+
+export interface ParseOptions {
+  /** Ed25519 verification; default @noble/ed25519 (browser). The server passes node:crypto's. */
+  verify?: Ed25519Verify;
+}
+
+const KEY_ROTATION_TYPE = 'application/vnd.provenance-ledger.key-rotation';
+
+/**
+ * What the old key signs to endorse a new one. A DSSE PAE with its own payload type, so a
+ * rotation signature can never be replayed as a record signature or the other way round.
+ */
+export function keyRotationMessage(from: KeyRef, to: KeyRef): Uint8Array {
+  return preAuthEncoding(KEY_ROTATION_TYPE, encodeUtf8(`from ${from}\nto ${to}\n`));
+}
+
+/** The `rotation` member of a creator record for `to`, signed by the old key's signer. */
+export function signKeyRotation(oldKey: Signer, from: KeyRef, to: KeyRef): { from: KeyRef; sig: string } {
+  return { from, sig: toBase64(oldKey.sign(keyRotationMessage(from, to))) };
+}
+
+/** Parses JSON text that must be exactly its own RFC 8785 form. */
+function parseCanonicalJson(bytes: Uint8Array, field: string): unknown {
+  const text = decodeUtf8(bytes);
+  if (text === undefined) throw new RecordError('bad-utf8', 'is not valid UTF-8', field);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new RecordError('malformed-json', `is not JSON (${(e as Error).message})`, field);
+  }
+  const canonical = canonicalJson(value);
+  if (canonical !== text) {
+    throw new RecordError('non-canonical', `is not in RFC 8785 canonical form (first difference at character ${firstDifference(canonical, text)})`, field);
+  }
+  return value;
+}
+
+function firstDifference(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+function safeVerify(verify: Ed25519Verify, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return verify(publicKey, message, signature);
+  } catch {
+    // Some verifiers throw on malformed points instead of answering false.
+    return false;
+  }
+}
+
+function decodeSignature(sig: string, field: string): Uint8Array {
+  const bytes = fromBase64(sig);
+  if (bytes === undefined) throw new RecordError('bad-base64', 'must be canonical standard base64 (padded, no whitespace)', field);
+  if (bytes.length !== ED25519_SIGNATURE_SIZE) throw new RecordError('bad-signature', `must be a ${ED25519_SIGNATURE_SIZE}-byte Ed25519 signature, got ${bytes.length} bytes`, field);
+  return bytes;
+}
+
+/**
+ * Turns a log entry into a typed, signature-checked record, or throws a RecordError naming the
+ * offending field. Checks, in order: size, UTF-8, JSON, canonical form of the entry, envelope
+ * shape, payload base64, payload canonical form, payload schema, signer = author, signature,
+ * and for a key rotation the old key's endorsement.
+ */
+export function parseRecord(entry: Uint8Array, opts: ParseOptions = {}): ParsedRecord {
+  if (!(entry instanceof Uint8Array)) throw new RecordError('bad-envelope', `must be bytes, got ${typeof entry}`, 'entry');
+  if (entry.length > MAX_ENTRY_SIZE) throw new RecordError('too-large', `is ${entry.length} bytes; a log entry is at most ${MAX_ENTRY_SIZE}`, 'entry');
+  const envelope = parseWith(envelopeSchema, parseCanonicalJson(entry, 'entry'), '') as Envelope;
+  const payloadBytes = fromBase64(envelope.payload);
+  if (payloadBytes === undefined) throw new RecordError('bad-base64', 'must be canonical standard base64 (padded, no whitespace)', 'payload');
+  const payload = validatePayload(parseCanonicalJson(payloadBytes, 'payload'));
+  const { keyid, sig } = envelope.signatures[0];
+  if (keyid !== payload.author) throw new RecordError('bad-signature', `must be the payload author ${payload.author}, got ${keyid}`, 'signatures[0].keyid');
+  const verify = opts.verify ?? nobleEd25519Verify;
+  const signature = decodeSignature(sig, 'signatures[0].sig');
+  if (!safeVerify(verify, parseKeyRef(payload.author), preAuthEncoding(RECORD_PAYLOAD_TYPE, payloadBytes), signature)) {
+    throw new RecordError('bad-signature', `does not verify with the author key ${payload.author}`, 'signatures[0].sig');
+  }
+  if (payload.type === 'creator' && payload.rotation) checkRotation(payload, verify);
+  return { envelope, payload, entryBytes: entry, payloadBytes, author: payload.author };
+}
+
+function checkRotation(record: CreatorRecord, verify: Ed25519Verify): void {
+  const { from, sig } = record.rotation!;
+  const signature = decodeSignature(sig, 'payload.rotation.sig');
+  if (!safeVerify(verify, parseKeyRef(from), keyRotationMessage(from, record.author), signature)) {
+    throw new RecordError('bad-signature', `is not the old key ${from} endorsing the author ${record.author}`, 'payload.rotation.sig');
+  }
+}
+
+/**
+ * Validates a payload, signs it with the author's key and returns the log entry. Throws a
+ * RecordError if the payload is invalid, the entry would be too large, or the signer's key is
+ * not the payload's author (checked by verifying the fresh signature, so a mix-up of keys is
+ * caught here rather than by the log).
+ */
+export function signRecord(payload: RecordPayload, signer: Signer, opts: ParseOptions = {}): Uint8Array {
+  const checked = validatePayload(payload);
+  const payloadBytes = canonicalJsonBytes(checked);
+  const message = preAuthEncoding(RECORD_PAYLOAD_TYPE, payloadBytes);
+  const signature = signer.sign(message);
+  const verify = opts.verify ?? nobleEd25519Verify;
+  if (!safeVerify(verify, parseKeyRef(checked.author, 'payload.author'), message, signature)) {
+    throw new RecordError('bad-signature', `the signer's key (${signer.name}) is not the author ${checked.author}`, 'payload.author');
+  }
+  const entry = encodeEntry({ payloadType: RECORD_PAYLOAD_TYPE, payload: toBase64(payloadBytes), signatures: [{ keyid: checked.author, sig: toBase64(signature) }] });
+  if (entry.length > MAX_ENTRY_SIZE) throw new RecordError('too-large', `would be ${entry.length} bytes; a log entry is at most ${MAX_ENTRY_SIZE}`, 'entry');
+  return entry;
+}

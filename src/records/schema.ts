@@ -1,0 +1,293 @@
+/**
+ * The record payloads, as zod schemas (spec/records.md is the prose version of this file).
+ *
+ * Every object is strict (unknown fields are errors) and every optional container must be
+ * non-empty when present, so that one meaning has one spelling — the log stores bytes, and two
+ * spellings of the same record would be two different entries.
+ */
+import { z } from 'zod';
+import { isKeyRef, preview } from './keys.js';
+import { isRecordTime } from './time.js';
+import { isWorkId, WORK_ID_DESCRIPTION, workIdScheme, type WorkId } from './works.js';
+
+export const RECORD_TYPES = ['creator', 'consent-grant', 'consent-revocation', 'training-use', 'model-lineage', 'model-retirement'] as const;
+export type RecordType = (typeof RECORD_TYPES)[number];
+
+/** The CAWG training-and-data-mining categories a grant decides. */
+export const USE_CATEGORIES = ['ai_generative_training', 'ai_training', 'ai_inference', 'data_mining'] as const;
+export type UseCategory = (typeof USE_CATEGORIES)[number];
+
+export const TRAINING_PURPOSES = ['generative-training', 'training', 'fine-tuning'] as const;
+export type TrainingPurpose = (typeof TRAINING_PURPOSES)[number];
+
+export const LINEAGE_RELATIONS = ['fine-tuning', 'distillation', 'merging', 'other'] as const;
+
+/** Inline items in one training-use record; more go in a manifest. */
+export const MAX_INLINE_ITEMS = 256;
+export const MAX_GRANT_WORKS = 1000;
+export const MAX_LICENSEES = 256;
+
+// ---- leaf values -------------------------------------------------------------------------
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+const CONTROL_CHARS_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f]/;
+
+/** One line of human text: a name, a payee. */
+const line = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !LONE_SURROGATE.test(s) && !CONTROL_CHARS.test(s), 'must be well-formed Unicode without control characters');
+
+/** Free text that may span lines: constraint details, compensation terms, statements. */
+const prose = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !LONE_SURROGATE.test(s) && !CONTROL_CHARS_BUT_NEWLINE.test(s), 'must be well-formed Unicode without control characters other than newline');
+
+export const keyRefSchema = z.string().refine(isKeyRef, { error: (iss) => `must be ed25519:<64 lowercase hex>, got ${preview(iss.input)}`, params: { code: 'bad-key' } });
+
+export const timeSchema = z.string().refine(isRecordTime, {
+  error: (iss) => `must be an RFC 3339 UTC time with seconds precision (2026-11-23T05:00:00Z) from 2000-01-01 up to 2100-01-01, got ${preview(iss.input)}`,
+  params: { code: 'bad-time' },
+});
+
+export const workIdSchema = z.string().refine(isWorkId, { error: (iss) => `must be ${WORK_ID_DESCRIPTION}, got ${preview(iss.input)}`, params: { code: 'bad-work-id' } });
+
+const sha256WorkIdSchema = workIdSchema.refine((s: string) => s.startsWith('sha256:'), { error: 'must be a sha256:<64 hex> identifier', params: { code: 'bad-work-id' } });
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits (32 bytes)');
+
+/** Log indexes and counts: JSON numbers are exact only up to 2^53 − 1. */
+const logIndex = z.number().int('must be an integer').min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER, 'must be below 2^53');
+
+const httpUrl = z
+  .string()
+  .max(512, 'must be at most 512 characters')
+  .refine(isHttpUrl, { error: (iss) => `must be an absolute http(s) URL, got ${preview(iss.input)}` });
+
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && !CONTROL_CHARS.test(s) && !/\s/.test(s);
+  } catch {
+    return false;
+  }
+}
+
+/** A non-empty list of distinct values; `what` names the values in the error. */
+function distinctList<T extends z.ZodType>(item: T, max: number, what: string) {
+  return z
+    .array(item)
+    .min(1, 'must not be empty')
+    .max(max, `must have at most ${max} ${what}`)
+    .superRefine((list, ctx) => {
+      const seen = new Set<unknown>();
+      list.forEach((x, i) => {
+        if (seen.has(x)) ctx.addIssue({ code: 'custom', message: `repeats ${preview(x)}`, path: [i] });
+        seen.add(x);
+      });
+    });
+}
+
+/**
+ * The identifiers of one work: exactly one `sha256:` (the bytes) plus at most one identifier of
+ * each perceptual scheme.
+ */
+export const workIdentifiersSchema = z
+  .array(workIdSchema)
+  .min(1, 'must name the work by at least its sha256: identifier')
+  .max(4, 'must have at most 4 identifiers (one per scheme)')
+  .superRefine((ids, ctx) => {
+    const schemes = new Set<string>();
+    ids.forEach((id, i) => {
+      const scheme = workIdScheme(id as WorkId);
+      if (schemes.has(scheme)) ctx.addIssue({ code: 'custom', message: `has a second ${scheme}: identifier`, path: [i], params: { code: 'bad-work-id' } });
+      schemes.add(scheme);
+    });
+    if (!schemes.has('sha256')) ctx.addIssue({ code: 'custom', message: 'must include the sha256: identifier of the work', params: { code: 'bad-work-id' } });
+  });
+
+const REF_SHAPES = '{"index": N} | {"leafHash": "<64 hex>"}';
+
+/** A log entry named by its index or its RFC 6962 leaf hash. */
+export const recordRefSchema = z.union([z.strictObject({ index: logIndex }), z.strictObject({ leafHash: hex64 })], {
+  error: (iss) => `must be ${REF_SHAPES}, got ${preview(iss.input)}`,
+});
+
+/** What an item relies on: a consent record, or explicitly nothing. */
+export const consentRefSchema = z.union([z.strictObject({ index: logIndex }), z.strictObject({ leafHash: hex64 }), z.strictObject({ none: z.literal(true) })], {
+  error: (iss) => `must be ${REF_SHAPES} | {"none": true}, got ${preview(iss.input)}`,
+});
+
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+const MODEL_VERSION = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+const modelName = z.string().regex(MODEL_NAME, 'must be 1-100 characters of A-Z a-z 0-9 . _ - starting with a letter or digit');
+const modelVersion = z.string().regex(MODEL_VERSION, 'must be 1-64 characters of A-Z a-z 0-9 . _ + - starting with a letter or digit');
+
+// ---- records ----------------------------------------------------------------------------
+
+const common = { v: z.literal(1, 'must be 1 (the only schema version)'), author: keyRefSchema, time: timeSchema };
+
+export const creatorSchema = z
+  .strictObject({
+    type: z.literal('creator'),
+    ...common,
+    name: line(200),
+    claims: z
+      .strictObject({
+        website: httpUrl.optional(),
+        profiles: distinctList(httpUrl, 16, 'profiles').optional(),
+        /** SHA-256 of the trimmed, lowercased e-mail address: checkable, not harvestable. */
+        emailSha256: hex64.optional(),
+      })
+      .refine((c) => Object.keys(c).length > 0, 'must have at least one claim when present')
+      .optional(),
+    /** Key rotation: this (new) key was endorsed by the old key `from`. */
+    rotation: z
+      .strictObject({
+        from: keyRefSchema,
+        sig: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'must be the standard base64 of a 64-byte Ed25519 signature'),
+      })
+      .optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.rotation && r.rotation.from === r.author) ctx.addIssue({ code: 'custom', message: 'must differ from the author: a key cannot rotate to itself', path: ['rotation', 'from'] });
+  });
+
+const useDecision = z
+  .strictObject({
+    use: z.enum(['allowed', 'notAllowed', 'constrained'], 'must be "allowed", "notAllowed" or "constrained"'),
+    constraint_info: prose(1000).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.use === 'constrained' && d.constraint_info === undefined) ctx.addIssue({ code: 'custom', message: 'is required when use is "constrained"', path: ['constraint_info'] });
+    if (d.use !== 'constrained' && d.constraint_info !== undefined) ctx.addIssue({ code: 'custom', message: 'is only allowed when use is "constrained"', path: ['constraint_info'] });
+  });
+
+export const consentGrantSchema = z
+  .strictObject({
+    type: z.literal('consent-grant'),
+    ...common,
+    /** Each element names one work by its identifiers. */
+    works: z.array(workIdentifiersSchema).min(1, 'must name at least one work').max(MAX_GRANT_WORKS, `must name at most ${MAX_GRANT_WORKS} works`),
+    uses: z.strictObject({
+      ai_generative_training: useDecision,
+      ai_training: useDecision,
+      ai_inference: useDecision,
+      data_mining: useDecision,
+    }),
+    commercial: z.boolean(),
+    licensees: z.union([z.literal('anyone'), distinctList(keyRefSchema, MAX_LICENSEES, 'licensees')], {
+      error: (iss) => `must be "anyone" or a list of builder keys, got ${preview(iss.input)}`,
+    }),
+    validFrom: timeSchema,
+    validUntil: timeSchema.optional(),
+    /** Models trained on the works must be retired by then. */
+    retireBy: timeSchema.optional(),
+    compensation: z
+      .strictObject({
+        amount: z.string().regex(/^(0|[1-9][0-9]{0,14})(\.[0-9]{1,6})?$/, 'must be a decimal string such as "12.50" (up to 15 integer and 6 fraction digits)'),
+        currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "EUR"'),
+        basis: z.enum(['per-use', 'flat'], 'must be "per-use" or "flat"'),
+        payee: line(256),
+        text: prose(2000).optional(),
+      })
+      .optional(),
+    supersedes: recordRefSchema.optional(),
+  })
+  .superRefine((g, ctx) => {
+    if (g.validUntil !== undefined && g.validUntil <= g.validFrom) ctx.addIssue({ code: 'custom', message: 'must be after validFrom', path: ['validUntil'], params: { code: 'bad-time' } });
+    if (g.retireBy !== undefined && g.retireBy <= g.validFrom) ctx.addIssue({ code: 'custom', message: 'must be after validFrom', path: ['retireBy'], params: { code: 'bad-time' } });
+    reportRepeatedWorks(g.works, ctx);
+  });
+
+/** A work named twice in one grant would have two sets of terms. */
+function reportRepeatedWorks(works: string[][], ctx: z.RefinementCtx): void {
+  const seen = new Set<string>();
+  works.forEach((ids, w) => {
+    ids.forEach((id, i) => {
+      if (seen.has(id)) ctx.addIssue({ code: 'custom', message: `names ${id} a second time`, path: ['works', w, i], params: { code: 'bad-work-id' } });
+      seen.add(id);
+    });
+  });
+}
+
+export const consentRevocationSchema = z.strictObject({
+  type: z.literal('consent-revocation'),
+  ...common,
+  grant: recordRefSchema,
+  /** From when on uses are no longer covered (spec/policy.md: how this meets log order). */
+  effective: timeSchema,
+  reason: prose(1000).optional(),
+});
+
+export const modelSchema = z.strictObject({ name: modelName, version: modelVersion, weightsDigest: sha256WorkIdSchema.optional() });
+
+export const useItemSchema = z.strictObject({ work: workIdentifiersSchema, consent: consentRefSchema });
+
+export const trainingUseSchema = z
+  .strictObject({
+    type: z.literal('training-use'),
+    ...common,
+    model: modelSchema,
+    purpose: z.enum(TRAINING_PURPOSES, `must be one of ${TRAINING_PURPOSES.map((p) => `"${p}"`).join(', ')}`),
+    commercial: z.boolean(),
+    items: z.array(useItemSchema).min(1, 'must not be empty (use a manifest or leave items out)').max(MAX_INLINE_ITEMS, `must have at most ${MAX_INLINE_ITEMS} items; put more in a manifest`).optional(),
+    /** Commits to a manifest (spec/records.md) by its RFC 6962 root and item count. */
+    manifest: z.strictObject({ root: hex64, count: logIndex.min(1, 'must be at least 1') }).optional(),
+  })
+  .superRefine((u, ctx) => {
+    if ((u.items === undefined) === (u.manifest === undefined)) ctx.addIssue({ code: 'custom', message: 'a training-use record has either inline items or a manifest, not both and not neither', path: [u.items ? 'manifest' : 'items'] });
+  });
+
+export const modelLineageSchema = z
+  .strictObject({
+    type: z.literal('model-lineage'),
+    ...common,
+    model: modelSchema,
+    parent: z.strictObject({ builder: keyRefSchema, name: modelName, version: modelVersion }),
+    relation: z.enum(LINEAGE_RELATIONS, `must be one of ${LINEAGE_RELATIONS.map((p) => `"${p}"`).join(', ')}`),
+  })
+  .superRefine((l, ctx) => {
+    if (l.parent.builder === l.author && l.parent.name === l.model.name && l.parent.version === l.model.version) {
+      ctx.addIssue({ code: 'custom', message: 'a model cannot derive from itself', path: ['parent'] });
+    }
+  });
+
+export const modelRetirementSchema = z.strictObject({
+  type: z.literal('model-retirement'),
+  ...common,
+  model: z.strictObject({ name: modelName, version: modelVersion }),
+  status: z.enum(['retired', 'destroyed'], 'must be "retired" or "destroyed"'),
+  effective: timeSchema,
+  statement: prose(1000).optional(),
+});
+
+export const PAYLOAD_SCHEMAS = {
+  creator: creatorSchema,
+  'consent-grant': consentGrantSchema,
+  'consent-revocation': consentRevocationSchema,
+  'training-use': trainingUseSchema,
+  'model-lineage': modelLineageSchema,
+  'model-retirement': modelRetirementSchema,
+} as const satisfies Record<RecordType, z.ZodType>;
+
+export const payloadSchema = z.discriminatedUnion('type', [creatorSchema, consentGrantSchema, consentRevocationSchema, trainingUseSchema, modelLineageSchema, modelRetirementSchema]);
+
+export type CreatorRecord = z.output<typeof creatorSchema>;
+export type ConsentGrantRecord = z.output<typeof consentGrantSchema>;
+export type ConsentRevocationRecord = z.output<typeof consentRevocationSchema>;
+export type TrainingUseRecord = z.output<typeof trainingUseSchema>;
+export type ModelLineageRecord = z.output<typeof modelLineageSchema>;
+export type ModelRetirementRecord = z.output<typeof modelRetirementSchema>;
+export type RecordPayload = z.output<typeof payloadSchema>;
+export type UseItem = z.output<typeof useItemSchema>;
+export type ConsentRef = z.output<typeof consentRefSchema>;
+export type RecordRef = z.output<typeof recordRefSchema>;
+export type ModelInfo = z.output<typeof modelSchema>;
+export type UseDecision = z.output<typeof useDecision>;

@@ -1,0 +1,45 @@
+/**
+ * Work identifiers: how records name a creative work. `sha256:` names exact bytes; the
+ * perceptual identifiers (`phash:`, `pdq:`, `tcode:`) survive re-encoding and let a grant cover
+ * copies of a work whose bytes differ. Always lowercase hex, so one identifier has one spelling.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { RecordError } from './errors.js';
+import { fromHex, toHex } from './encoding.js';
+import { preview } from './keys.js';
+
+export type WorkIdScheme = 'sha256' | 'phash' | 'pdq' | 'tcode';
+export type WorkId = `${WorkIdScheme}:${string}`;
+
+/** Digest size in bytes per scheme: SHA-256 and PDQ are 256-bit, pHash and ISCC text code 64-bit. */
+export const WORK_ID_SIZES: Readonly<Record<WorkIdScheme, number>> = { sha256: 32, phash: 8, pdq: 32, tcode: 8 };
+
+const WORK_ID_SHAPE = /^(?:(?:sha256|pdq):[0-9a-f]{64}|(?:phash|tcode):[0-9a-f]{16})$/;
+
+export const WORK_ID_DESCRIPTION = 'a work identifier (sha256:<64 hex> | phash:<16 hex> | pdq:<64 hex> | tcode:<16 hex>, lowercase)';
+
+export function isWorkId(s: unknown): s is WorkId {
+  return typeof s === 'string' && WORK_ID_SHAPE.test(s);
+}
+
+export function workIdScheme(id: WorkId): WorkIdScheme {
+  return id.slice(0, id.indexOf(':')) as WorkIdScheme;
+}
+
+export function parseWorkId(s: string, field = 'work'): { scheme: WorkIdScheme; digest: Uint8Array } {
+  if (!isWorkId(s)) throw new RecordError('bad-work-id', `must be ${WORK_ID_DESCRIPTION}, got ${preview(s)}`, field);
+  const scheme = workIdScheme(s);
+  return { scheme, digest: fromHex(s.slice(scheme.length + 1))! };
+}
+
+export function formatWorkId(scheme: WorkIdScheme, digest: Uint8Array): WorkId {
+  const size = WORK_ID_SIZES[scheme];
+  if (size === undefined) throw new RecordError('bad-work-id', `unknown scheme ${preview(scheme)}`, 'scheme');
+  if (digest.length !== size) throw new RecordError('bad-work-id', `a ${scheme} digest is ${size} bytes, got ${digest.length}`, 'digest');
+  return `${scheme}:${toHex(digest)}`;
+}
+
+/** The `sha256:` identifier of a work's exact bytes. */
+export function workIdOfBytes(content: Uint8Array): WorkId {
+  return formatWorkId('sha256', sha256(content));
+}
