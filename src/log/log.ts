@@ -64,6 +64,33 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+interface HashedBatch {
+  pending: Pending[];
+  entries: Uint8Array[];
+  leafHashes: Hash[];
+}
+
+/** Finds an earlier identical leaf hash in one batch, keyed by a 48-bit prefix (no strings). */
+class InBatchIndex {
+  private readonly seen = new Map<number, number[]>();
+
+  constructor(private readonly hashes: Hash[]) {}
+
+  /** The first earlier position with the same hash as position i, or undefined (and records i). */
+  firstEqual(i: number): number | undefined {
+    const h = this.hashes[i];
+    const key = h[0] * 2 ** 40 + h[1] * 2 ** 32 + (((h[2] << 24) | (h[3] << 16) | (h[4] << 8) | h[5]) >>> 0);
+    const positions = this.seen.get(key);
+    if (!positions) {
+      this.seen.set(key, [i]);
+      return undefined;
+    }
+    const same = positions.find((j) => equalHashes(this.hashes[j], h));
+    if (same === undefined) positions.push(i);
+    return same;
+  }
+}
+
 const utf8 = new TextEncoder();
 
 export class Log {
@@ -169,24 +196,24 @@ export class Log {
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.appendQueue.length > 0) {
-        const max = this.opts.maxAppendBatch ?? 8192;
-        const batch: Pending[] = [];
-        let n = 0;
-        while (this.appendQueue.length > 0 && (n === 0 || n + this.appendQueue[0].entries.length <= max)) {
-          const p = this.appendQueue.shift()!;
-          batch.push(p);
-          n += p.entries.length;
-        }
+      let next = this.takeBatch();
+      while (next) {
+        const batch = next;
         try {
-          const results = await this.sequence(batch.flatMap((p) => p.entries));
+          const sequencing = this.sequence(batch);
+          // Hash the next batch while this one's write is in LevelDB's thread: leaf hashes do
+          // not depend on it; its dedup lookups wait until this write is done.
+          await Promise.resolve();
+          next = this.takeBatch();
+          const results = await sequencing;
           let at = 0;
-          for (const p of batch) {
+          for (const p of batch.pending) {
             p.resolve(results.slice(at, at + p.entries.length));
             at += p.entries.length;
           }
         } catch (err) {
-          for (const p of batch) p.reject(err);
+          for (const p of batch.pending) p.reject(err);
+          next ??= this.takeBatch();
         }
       }
     } finally {
@@ -194,34 +221,48 @@ export class Log {
     }
   }
 
-  private async sequence(entries: Uint8Array[]): Promise<AppendResult[]> {
+  /** Takes queued appends up to the group-commit size and hashes their entries. */
+  private takeBatch(): HashedBatch | undefined {
+    if (this.appendQueue.length === 0) return undefined;
+    const max = this.opts.maxAppendBatch ?? 8192;
+    const pending: Pending[] = [];
+    let n = 0;
+    while (this.appendQueue.length > 0 && (n === 0 || n + this.appendQueue[0].entries.length <= max)) {
+      const p = this.appendQueue.shift()!;
+      pending.push(p);
+      n += p.entries.length;
+    }
+    const entries = pending.length === 1 ? pending[0].entries : pending.flatMap((p) => p.entries);
     const hasher = this.opts.hasher;
-    const leafHashes = entries.map((e) => hasher.hashLeaf(e));
+    return { pending, entries, leafHashes: entries.map((e) => hasher.hashLeaf(e)) };
+  }
+
+  private async sequence({ entries, leafHashes }: HashedBatch): Promise<AppendResult[]> {
     const results: AppendResult[] = new Array(entries.length);
     const candidates = await this.store.findLeafHashes(leafHashes);
-    const inBatch = new Map<string, number>();
+    const inBatch = new InBatchIndex(leafHashes);
     const fresh: number[] = [];
     for (let i = 0; i < entries.length; i++) {
-      const existing = await this.confirmDuplicate(leafHashes[i], candidates[i]);
+      const existing = candidates[i].length === 0 ? undefined : await this.confirmDuplicate(leafHashes[i], candidates[i]);
       if (existing !== undefined) {
         results[i] = { index: existing, leafHash: leafHashes[i], duplicate: true };
         continue;
       }
-      const key = hex(leafHashes[i]);
-      const earlier = inBatch.get(key);
+      const earlier = inBatch.firstEqual(i);
       if (earlier !== undefined) {
         results[i] = { index: results[earlier].index, leafHash: leafHashes[i], duplicate: true };
         continue;
       }
-      inBatch.set(key, i);
       results[i] = { index: this.sequenced + fresh.length, leafHash: leafHashes[i], duplicate: false };
       fresh.push(i);
     }
     if (fresh.length > 0) {
+      const all = fresh.length === entries.length;
       await this.store.appendEntries(
         this.sequenced,
-        fresh.map((i) => entries[i]),
-        fresh.map((i) => leafHashes[i]),
+        all ? entries : fresh.map((i) => entries[i]),
+        all ? leafHashes : fresh.map((i) => leafHashes[i]),
+        all ? candidates : fresh.map((i) => candidates[i]),
       );
       this.sequenced += fresh.length;
       for (const i of fresh) this.unintegrated.push(leafHashes[i]);
@@ -376,6 +417,3 @@ export class Log {
   }
 }
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}

@@ -21,6 +21,7 @@ import {
   rangeNodes,
 } from '../merkle/index.js';
 import type { StoredTile } from '../store/index.js';
+import { Lru } from './lru.js';
 
 export type TileLoader = (coords: Array<{ level: number; index: number }>) => Promise<(Uint8Array | undefined)[]>;
 
@@ -122,12 +123,55 @@ export class TileBuilder {
   }
 }
 
+/**
+ * Every complete subtree inside one tile, computed once: levels[k][j] is the hash of hashes
+ * [j·2^k, (j+1)·2^k) of the tile. A proof touches one node per level of a tile, and those nodes
+ * together need the whole tile hashed anyway; later proofs through the same tile cost nothing.
+ */
+class ExpandedTile {
+  private readonly levels: Hash[][];
+
+  constructor(tile: Uint8Array, hasher: Hasher) {
+    const width = tile.length / HASH_SIZE;
+    let row: Hash[] = [];
+    for (let i = 0; i < width; i++) row.push(tile.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE));
+    this.levels = [row];
+    while (row.length > 1) {
+      const next: Hash[] = [];
+      for (let i = 0; i + 1 < row.length; i += 2) next.push(hasher.hashChildren(row[i], row[i + 1]));
+      this.levels.push(next);
+      row = next;
+    }
+  }
+
+  /** The subtree of `count` (a power of two) hashes from `offset` (a multiple of count). */
+  subtree(offset: number, count: number): Hash {
+    return this.levels[Math.log2(count)][offset / count].slice();
+  }
+}
+
 /** Reads nodes, roots and proofs from stored tiles. */
 export class TileTreeReader {
+  private readonly expanded: Lru<string, ExpandedTile>;
+
+  /** `expandedCacheSize` tiles keep their interior hashes (≈ 16 KiB each). */
   constructor(
     private readonly loadTiles: TileLoader,
     private readonly hasher: Hasher,
-  ) {}
+    expandedCacheSize = 1024,
+  ) {
+    this.expanded = new Lru(expandedCacheSize);
+  }
+
+  private expand(level: number, index: number, tile: Uint8Array): ExpandedTile {
+    const key = `${level}/${index}/${tile.length}`;
+    let expanded = this.expanded.get(key);
+    if (!expanded) {
+      expanded = new ExpandedTile(tile, this.hasher);
+      this.expanded.set(key, expanded);
+    }
+    return expanded;
+  }
 
   /** Hashes of complete subtrees (all inside the stored tree). */
   async nodes(ids: NodeId[]): Promise<Hash[]> {
@@ -142,7 +186,8 @@ export class TileTreeReader {
       if (!tile || tile.length < (l.offset + l.count) * HASH_SIZE) {
         throw new RangeError(`node (${ids[i].level}, ${ids[i].index}) is not in the stored tiles`);
       }
-      return completeSubtree(tile, l.offset, l.count, this.hasher);
+      if (l.count === 1) return tile.slice(l.offset * HASH_SIZE, (l.offset + 1) * HASH_SIZE);
+      return this.expand(l.level, l.index, tile).subtree(l.offset, l.count);
     });
   }
 

@@ -24,12 +24,14 @@ export function rfc6962Hasher(sha256Of: (data: Uint8Array) => Uint8Array): Hashe
   // One scratch buffer for node hashes: hashChildren is the inner loop of integration.
   const nodeInput = new Uint8Array(1 + 2 * HASH_SIZE);
   nodeInput[0] = 0x01;
+  let leafInput = new Uint8Array(1024); // leafInput[0] stays 0x00
   return {
     emptyRoot: () => empty.slice(),
     hashLeaf(entry) {
-      const input = new Uint8Array(1 + entry.length);
-      input.set(entry, 1);
-      return sha256Of(input);
+      // A reused scratch buffer: a fresh one per leaf costs an off-heap allocation and GC work.
+      if (leafInput.length < 1 + entry.length) leafInput = new Uint8Array(Math.max(2 * leafInput.length, 1 + entry.length));
+      leafInput.set(entry, 1);
+      return sha256Of(leafInput.subarray(0, 1 + entry.length));
     },
     hashChildren(left, right) {
       nodeInput.set(left, 1);

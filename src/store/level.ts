@@ -3,7 +3,7 @@
  *
  * Key layout (spec/storage.md has the full description):
  *   'S'                    → u64 BE sequenced size
- *   'E' u64 BE index       → entry bytes
+ *   'E' u64 BE index       → a chunk of entries from that index on (never across a 256 boundary)
  *   'D' leafHash[0..8)     → u64 BE indexes of entries whose leaf hash starts so (usually one)
  *   'T' u8 level u64 BE n  → hash tile (level, n), latest width
  *   'C'                    → latest signed checkpoint
@@ -13,6 +13,7 @@ import { Level } from 'level';
 import type { Hash } from '../merkle/index.js';
 import type { KeyValueSpace, LogStore, StoredTile } from './store.js';
 import { StoreUnavailableError } from './errors.js';
+import { PrefixBloomFilter } from './bloom.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
 /** classic-level's extras, which `level`'s types leave out. */
@@ -30,14 +31,63 @@ const TILE = 0x54; // 'T'
 const SPACE = 0x58; // 'X'
 const DEDUP_PREFIX = 8;
 
+const TWO_32 = 2 ** 32;
+
+/** Writes n (< 2^53) as a big-endian u64 at out[offset..offset+8); no BigInt on the hot path. */
+function writeU64(out: Uint8Array, offset: number, n: number): void {
+  const high = Math.floor(n / TWO_32);
+  const low = n >>> 0;
+  out[offset] = 0;
+  out[offset + 1] = (high >>> 16) & 0xff;
+  out[offset + 2] = (high >>> 8) & 0xff;
+  out[offset + 3] = high & 0xff;
+  out[offset + 4] = low >>> 24;
+  out[offset + 5] = (low >>> 16) & 0xff;
+  out[offset + 6] = (low >>> 8) & 0xff;
+  out[offset + 7] = low & 0xff;
+}
+
 function u64(n: number): Uint8Array {
   const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  writeU64(b, 0, n);
   return b;
 }
 
 function readU64(b: Uint8Array, offset = 0): number {
-  return Number(new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset));
+  const high = ((b[offset + 1] << 16) | (b[offset + 2] << 8) | b[offset + 3]) >>> 0;
+  const low = ((b[offset + 4] << 24) | (b[offset + 5] << 16) | (b[offset + 6] << 8) | b[offset + 7]) >>> 0;
+  return high * TWO_32 + low;
+}
+
+function encodeIndexes(indexes: number[]): Uint8Array {
+  const out = new Uint8Array(8 * indexes.length);
+  indexes.forEach((n, i) => out.set(u64(n), 8 * i));
+  return out;
+}
+
+/** A chunk is a tlog-tiles entry bundle: each entry as a u16 big-endian length and its bytes. */
+function encodeChunk(entries: Uint8Array[], from: number, to: number): Uint8Array {
+  let size = 0;
+  for (let i = from; i < to; i++) size += 2 + entries[i].length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (let i = from; i < to; i++) {
+    const e = entries[i];
+    out[at] = e.length >>> 8;
+    out[at + 1] = e.length & 0xff;
+    out.set(e, at + 2);
+    at += 2 + e.length;
+  }
+  return out;
+}
+
+function decodeChunk(chunk: Uint8Array, firstIndex: number, visit: (index: number, entry: Uint8Array) => void): void {
+  let index = firstIndex;
+  for (let at = 0; at < chunk.length; index++) {
+    const length = (chunk[at] << 8) | chunk[at + 1];
+    visit(index, chunk.subarray(at + 2, at + 2 + length));
+    at += 2 + length;
+  }
 }
 
 function key(tag: number, ...parts: Uint8Array[]): Uint8Array {
@@ -52,8 +102,22 @@ function key(tag: number, ...parts: Uint8Array[]): Uint8Array {
   return k;
 }
 
-const entryKey = (index: number) => key(ENTRY, u64(index));
-const dedupKey = (leafHash: Hash) => key(DEDUP, leafHash.subarray(0, DEDUP_PREFIX));
+function entryKey(index: number): Uint8Array {
+  const k = new Uint8Array(9);
+  k[0] = ENTRY;
+  writeU64(k, 1, index);
+  return k;
+}
+function dedupKey(leafHash: Hash): Uint8Array {
+  const k = new Uint8Array(1 + DEDUP_PREFIX);
+  k[0] = DEDUP;
+  k.set(leafHash.subarray(0, DEDUP_PREFIX), 1);
+  return k;
+}
+function samePrefix(a: Hash, b: Hash): boolean {
+  for (let i = 0; i < DEDUP_PREFIX; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 const tileKey = (level: number, index: number) => key(TILE, Uint8Array.of(level), u64(index));
 
 /** Turns LevelDB's failures into messages an operator can act on. */
@@ -66,10 +130,14 @@ function unavailable(action: string, err: unknown): StoreUnavailableError {
   return new StoreUnavailableError(`${action}: ${detail || String(err)}`, err);
 }
 
+const BUNDLE = 256;
+const MIN_FILTER_CAPACITY = 1 << 20;
+
 export class LevelLogStore implements LogStore {
   private constructor(
     private readonly db: Db,
     readonly location: string,
+    private dedupFilter: PrefixBloomFilter,
   ) {}
 
   static async open(location: string): Promise<LevelLogStore> {
@@ -84,12 +152,37 @@ export class LevelLogStore implements LogStore {
     } catch (err) {
       throw unavailable(`cannot open the store at ${location}`, err);
     }
-    return new LevelLogStore(db, location);
+    const sequenced = await db.get(SEQUENCED_KEY);
+    const filter = await LevelLogStore.loadDedupFilter(db, Math.max(MIN_FILTER_CAPACITY, 2 * (sequenced ? readU64(sequenced) : 0)));
+    return new LevelLogStore(db, location, filter);
+  }
+
+  /** Reads every dedup prefix into a fresh filter: about a second per million entries. */
+  private static async loadDedupFilter(db: Db, capacity: number): Promise<PrefixBloomFilter> {
+    const filter = new PrefixBloomFilter(capacity);
+    for await (const k of db.keys({ gte: Uint8Array.of(DEDUP), lt: Uint8Array.of(DEDUP + 1) })) filter.add(k.subarray(1));
+    return filter;
+  }
+
+  private async writePuts(puts: Array<[Uint8Array, Uint8Array]>, what: string): Promise<void> {
+    try {
+      const batch = this.db.batch();
+      for (const [k, v] of puts) batch.put(k, v);
+      await batch.write({ sync: true });
+    } catch (err) {
+      throw unavailable(`cannot write ${what}`, err);
+    }
   }
 
   private async write(ops: BatchOp[], what: string): Promise<void> {
     try {
-      await this.db.batch(ops, { sync: true });
+      // A chained batch: classic-level's array form is several times slower for large batches.
+      const batch = this.db.batch();
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+      await batch.write({ sync: true });
     } catch (err) {
       throw unavailable(`cannot write ${what}`, err);
     }
@@ -100,41 +193,64 @@ export class LevelLogStore implements LogStore {
     return v ? readU64(v) : 0;
   }
 
-  async appendEntries(first: number, entries: Uint8Array[], leafHashes: Hash[]): Promise<void> {
-    const ops: BatchOp[] = [];
-    // Merge with existing dedup lists: two leaf hashes may share the 8-byte prefix.
-    const dedupKeys = leafHashes.map(dedupKey);
-    const existing = await this.db.getMany(dedupKeys);
-    const lists = new Map<string, Uint8Array>();
-    dedupKeys.forEach((k, i) => {
-      const id = Buffer.from(k).toString('latin1');
-      const before = lists.get(id) ?? existing[i] ?? new Uint8Array(0);
-      const merged = new Uint8Array(before.length + 8);
-      merged.set(before);
-      merged.set(u64(first + i), before.length);
-      lists.set(id, merged);
-    });
-    entries.forEach((e, i) => ops.push({ type: 'put', key: entryKey(first + i), value: e }));
-    for (const [id, value] of lists) ops.push({ type: 'put', key: Buffer.from(id, 'latin1'), value });
-    ops.push({ type: 'put', key: SEQUENCED_KEY, value: u64(first + entries.length) });
-    await this.write(ops, 'entries');
+  async appendEntries(first: number, entries: Uint8Array[], leafHashes: Hash[], candidates: number[][]): Promise<void> {
+    const puts: Array<[Uint8Array, Uint8Array]> = [];
+    // One value per run of entries, split at bundle boundaries: far fewer LevelDB records than
+    // one per entry, and reading a bundle touches at most the chunks inside it.
+    for (let at = 0; at < entries.length; ) {
+      const end = Math.min(entries.length, at + BUNDLE - ((first + at) % BUNDLE));
+      puts.push([entryKey(first + at), encodeChunk(entries, at, end)]);
+      at = end;
+    }
+    // Prefixes go into the filter before the write: a false positive costs a lookup, a false
+    // negative would let a duplicate in.
+    // A dedup list is almost always one index long. Only a prefix the filter may already hold
+    // (stored before, or earlier in this batch) needs merging; later puts of a key win.
+    for (let i = 0; i < entries.length; i++) {
+      const prefix = leafHashes[i].subarray(0, DEDUP_PREFIX);
+      const mayRepeat = candidates[i].length > 0 || this.dedupFilter.mayContain(prefix);
+      this.dedupFilter.add(prefix);
+      if (!mayRepeat) {
+        puts.push([dedupKey(leafHashes[i]), u64(first + i)]);
+        continue;
+      }
+      const indexes = [...candidates[i]];
+      for (let j = 0; j < i; j++) if (samePrefix(leafHashes[j], leafHashes[i])) indexes.push(first + j);
+      indexes.push(first + i);
+      puts.push([dedupKey(leafHashes[i]), encodeIndexes(indexes)]);
+    }
+    puts.push([SEQUENCED_KEY, u64(first + entries.length)]);
+    await this.writePuts(puts, 'entries');
+    if (this.dedupFilter.full) {
+      this.dedupFilter = await LevelLogStore.loadDedupFilter(this.db, 4 * this.dedupFilter.capacity);
+    }
   }
 
   async readEntries(first: number, count: number): Promise<Uint8Array[]> {
     if (count === 0) return [];
+    const end = first + count;
+    // The chunk holding `first` starts at or before it, but never before its bundle.
+    const from = first - (first % BUNDLE);
     const out: Uint8Array[] = [];
-    for await (const value of this.db.values({ gte: entryKey(first), lt: entryKey(first + count) })) out.push(value);
-    if (out.length !== count) throw new RangeError(`entries ${first}..${first + count - 1} are not all stored (found ${out.length})`);
+    for await (const [k, v] of this.db.iterator({ gte: entryKey(from), lt: entryKey(end) })) {
+      const chunkFirst = readU64(k, 1);
+      decodeChunk(v, chunkFirst, (index, entry) => {
+        if (index >= first && index < end) out.push(entry);
+      });
+    }
+    if (out.length !== count) throw new RangeError(`entries ${first}..${end - 1} are not all stored (found ${out.length})`);
     return out;
   }
 
   async findLeafHashes(hashes: Hash[]): Promise<number[][]> {
-    const values = await this.db.getMany(hashes.map(dedupKey));
-    return values.map((v) => {
-      const indexes: number[] = [];
-      for (let at = 0; v && at < v.length; at += 8) indexes.push(readU64(v, at));
-      return indexes;
+    const result: number[][] = hashes.map(() => []);
+    const maybe = hashes.flatMap((h, i) => (this.dedupFilter.mayContain(h.subarray(0, DEDUP_PREFIX)) ? [i] : []));
+    if (maybe.length === 0) return result;
+    const values = await this.db.getMany(maybe.map((i) => dedupKey(hashes[i])));
+    values.forEach((v, j) => {
+      for (let at = 0; v && at < v.length; at += 8) result[maybe[j]].push(readU64(v, at));
     });
+    return result;
   }
 
   async writeIntegration(tiles: StoredTile[], checkpoint: Uint8Array): Promise<void> {

@@ -32,8 +32,12 @@ export interface KeyValueSpace {
 export interface LogStore {
   /** Number of sequenced (durably appended) entries: the next index to assign. */
   sequencedSize(): Promise<number>;
-  /** Stores entries at indexes first, first+1, … with their dedup keys; atomic and durable. */
-  appendEntries(first: number, entries: Uint8Array[], leafHashes: Hash[]): Promise<void>;
+  /**
+   * Stores entries at indexes first, first+1, … with their dedup keys; atomic and durable.
+   * `candidates` is what findLeafHashes answered for these leaf hashes just before (the caller
+   * serialises appends), so the store need not read the dedup keys again.
+   */
+  appendEntries(first: number, entries: Uint8Array[], leafHashes: Hash[], candidates: number[][]): Promise<void>;
   readEntries(first: number, count: number): Promise<Uint8Array[]>;
   /** Indexes of entries whose leaf hash may equal each given hash (the caller confirms). */
   findLeafHashes(hashes: Hash[]): Promise<number[][]>;
