@@ -27,6 +27,7 @@ export class PrefixBloomFilter {
     return this.count >= this.capacity;
   }
 
+  /** Adds a key by its first 8 bytes (a leaf hash or just its prefix). */
   add(prefix: Uint8Array): void {
     const [h1, h2] = baseHashes(prefix);
     for (let i = 0; i < PROBES; i++) {

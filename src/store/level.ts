@@ -111,7 +111,7 @@ function entryKey(index: number): Uint8Array {
 function dedupKey(leafHash: Hash): Uint8Array {
   const k = new Uint8Array(1 + DEDUP_PREFIX);
   k[0] = DEDUP;
-  k.set(leafHash.subarray(0, DEDUP_PREFIX), 1);
+  for (let i = 0; i < DEDUP_PREFIX; i++) k[1 + i] = leafHash[i];
   return k;
 }
 function samePrefix(a: Hash, b: Hash): boolean {
@@ -160,7 +160,7 @@ export class LevelLogStore implements LogStore {
   /** Reads every dedup prefix into a fresh filter: about a second per million entries. */
   private static async loadDedupFilter(db: Db, capacity: number): Promise<PrefixBloomFilter> {
     const filter = new PrefixBloomFilter(capacity);
-    for await (const k of db.keys({ gte: Uint8Array.of(DEDUP), lt: Uint8Array.of(DEDUP + 1) })) filter.add(k.subarray(1));
+    for await (const k of db.keys({ gte: Uint8Array.of(DEDUP), lt: Uint8Array.of(DEDUP + 1) })) filter.add(k.subarray(1)); // the key holds the prefix after its tag byte
     return filter;
   }
 
@@ -207,9 +207,8 @@ export class LevelLogStore implements LogStore {
     // A dedup list is almost always one index long. Only a prefix the filter may already hold
     // (stored before, or earlier in this batch) needs merging; later puts of a key win.
     for (let i = 0; i < entries.length; i++) {
-      const prefix = leafHashes[i].subarray(0, DEDUP_PREFIX);
-      const mayRepeat = candidates[i].length > 0 || this.dedupFilter.mayContain(prefix);
-      this.dedupFilter.add(prefix);
+      const mayRepeat = candidates[i].length > 0 || this.dedupFilter.mayContain(leafHashes[i]);
+      this.dedupFilter.add(leafHashes[i]);
       if (!mayRepeat) {
         puts.push([dedupKey(leafHashes[i]), u64(first + i)]);
         continue;
@@ -244,7 +243,8 @@ export class LevelLogStore implements LogStore {
 
   async findLeafHashes(hashes: Hash[]): Promise<number[][]> {
     const result: number[][] = hashes.map(() => []);
-    const maybe = hashes.flatMap((h, i) => (this.dedupFilter.mayContain(h.subarray(0, DEDUP_PREFIX)) ? [i] : []));
+    const maybe: number[] = [];
+    for (let i = 0; i < hashes.length; i++) if (this.dedupFilter.mayContain(hashes[i])) maybe.push(i);
     if (maybe.length === 0) return result;
     const values = await this.db.getMany(maybe.map((i) => dedupKey(hashes[i])));
     values.forEach((v, j) => {
