@@ -26,3 +26,4 @@ export {
 export { type NoteSignature, signNote, parseNote, openNote } from './note.js';
 export { type Checkpoint, formatCheckpoint, parseCheckpoint, signCheckpoint, openCheckpoint } from './checkpoint.js';
 export { cosignatureVerifier, cosignCheckpoint, formatCosignerVerifierKey } from './cosignature.js';
+export { type TrustPolicy, type PolicyWitness, parsePolicy, simplePolicy, quorumMet, openCheckpointWithPolicy } from './policy.js';
