@@ -7,6 +7,7 @@ import { Log } from '../src/log/index.js';
 import { generatePrivateKey } from '../src/note/index.js';
 import { nodeSigner } from '../src/platform/node-signer.js';
 import { nodeHasher } from '../src/platform/node-hasher.js';
+import { workerIntegrator } from '../src/platform/worker-integrator.js';
 import { LevelLogStore } from '../src/store/index.js';
 import { type Bench, type BenchResult, median, secondsSince } from './harness.js';
 
@@ -24,7 +25,7 @@ function sha256Limit(): number {
 async function openLog(dir: string): Promise<{ log: Log; store: LevelLogStore }> {
   const store = await LevelLogStore.open(dir);
   const key = generatePrivateKey(ORIGIN);
-  const log = await Log.open(store, { origin: ORIGIN, signer: nodeSigner(key), hasher: nodeHasher });
+  const log = await Log.open(store, { origin: ORIGIN, signer: nodeSigner(key), hasher: nodeHasher, integrator: workerIntegrator() });
   return { log, store };
 }
 

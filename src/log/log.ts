@@ -24,6 +24,7 @@ import { LedgerError } from '../errors.js';
 import { MAX_ENTRY_SIZE, encodeBundle } from './bundle.js';
 import { Lru } from './lru.js';
 import { TileBuilder, TileTreeReader } from './tiled-tree.js';
+import { type Integrator, inThreadIntegrator } from './integrator.js';
 
 export class LogError extends LedgerError {}
 
@@ -37,6 +38,8 @@ export interface LogOptions {
   tileCacheSize?: number;
   /** Extension lines added to every checkpoint. */
   extensions?: () => string[];
+  /** Where integration hashing runs; default this thread, with `hasher`. It must hash as `hasher` does. */
+  integrator?: Integrator;
 }
 
 export interface AppendResult {
@@ -104,6 +107,7 @@ export class Log {
   private readonly reader: TileTreeReader;
   private readonly listeners: Array<(round: IntegrationRound) => void> = [];
   private closed = false;
+  private readonly integrator: Integrator;
 
   private constructor(
     private readonly store: LogStore,
@@ -115,6 +119,7 @@ export class Log {
     this.sequenced = sequenced;
     this.tileCache = new Lru(opts.tileCacheSize ?? 8192);
     this.reader = new TileTreeReader((coords) => this.loadTiles(coords), opts.hasher);
+    this.integrator = opts.integrator ?? inThreadIntegrator(opts.hasher);
   }
 
   /** Opens the log in `store`, resuming after a crash at any point. */
@@ -300,13 +305,15 @@ export class Log {
     if (count === 0) return null;
     const from = this.builder.size;
     const previous = this.current;
-    const next = new TileBuilder(this.opts.hasher, from, TileBuilder.edgeCoords(from).map((c) => this.builder.edgeTile(c.level)));
-    next.append(this.unintegrated.slice(0, count));
-    const tiles = next.takeChangedTiles();
+    const leafHashes = new Uint8Array(count * HASH_SIZE);
+    for (let i = 0; i < count; i++) leafHashes.set(this.unintegrated[i], i * HASH_SIZE);
+    const integrated = await this.integrator.integrate({ from, edgeTiles: this.builder.edgeTiles(), leafHashes });
+    const next = new TileBuilder(this.opts.hasher, integrated.size, integrated.edgeTiles);
+    const tiles = integrated.tiles;
     const checkpoint: Checkpoint = {
       origin: this.opts.origin,
-      size: next.size,
-      rootHash: next.root(),
+      size: integrated.size,
+      rootHash: integrated.root,
       extensions: this.opts.extensions?.() ?? [],
     };
     await this.checkExtends(previous.checkpoint, checkpoint, tiles);
@@ -413,6 +420,7 @@ export class Log {
     this.closed = true;
     while (this.flushing) await this.flushing;
     await this.integrate().catch(() => undefined);
+    await this.integrator.close();
     await this.store.close();
   }
 }

@@ -113,6 +113,11 @@ export class TileBuilder {
     return this.edge[level]?.subarray(0, (this.edgeCount[level] ?? 0) * HASH_SIZE) ?? new Uint8Array(0);
   }
 
+  /** The unfinished tile of every level, in edgeCoords(size) order (copies). */
+  edgeTiles(): Uint8Array[] {
+    return TileBuilder.edgeCoords(this.count).map((c) => this.edgeTile(c.level).slice());
+  }
+
   root(): Hash {
     if (this.count === 0) return this.hasher.emptyRoot();
     const hashes = rangeNodes(0, this.count).map((node) => {

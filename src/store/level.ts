@@ -145,7 +145,10 @@ export class LevelLogStore implements LogStore {
       keyEncoding: 'view',
       valueEncoding: 'view',
       cacheSize: 64 * 1024 * 1024,
-      writeBufferSize: 16 * 1024 * 1024,
+      // A large memtable means fewer level-0 files and less compaction of the random dedup keys;
+      // entries are mostly signatures and base64, which snappy cannot shrink but would spend CPU on.
+      writeBufferSize: 64 * 1024 * 1024,
+      compression: false,
     });
     try {
       await db.open();
