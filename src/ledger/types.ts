@@ -76,5 +76,7 @@ export interface Ledger {
   onUse(listener: (use: UseReport, claimants: string[]) => void): () => void;
   /** Index position: entries [0, indexed) are in the query index. */
   readonly indexedSize: number;
+  /** Clears the query index and rebuilds it from the log (pvl reindex). Optional: added by the ledger. */
+  reindex?(): Promise<void>;
   close(): Promise<void>;
 }
