@@ -216,6 +216,8 @@ export class Log {
             p.resolve(results.slice(at, at + p.entries.length));
             at += p.entries.length;
           }
+          // Appends queued while this batch was being written would otherwise wait forever.
+          next ??= this.takeBatch();
         } catch (err) {
           for (const p of batch.pending) p.reject(err);
           next ??= this.takeBatch();

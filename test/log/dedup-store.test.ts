@@ -84,6 +84,23 @@ describe('deduplication', () => {
     );
   });
 
+  it('completes appends that arrive while an earlier batch is being written', async () => {
+    const log = await openLog(await freshDir());
+    const model = new DedupModel();
+    const calls: Array<Promise<unknown>> = [];
+    const expected: Array<Array<[number, boolean]>> = [];
+    for (let i = 0; i < 40; i++) {
+      const values = [`late ${i}`, `late ${i % 7}`];
+      expected.push(model.append(values));
+      calls.push(log.append(values.map((v) => enc.encode(v))).then((r) => r.map((x) => [x.index, x.duplicate])));
+      // Let the group commit start writing before the next append arrives.
+      await new Promise((r) => setImmediate(r));
+    }
+    const within = await Promise.race([Promise.all(calls), new Promise((r) => setTimeout(() => r('stranded'), 10_000))]);
+    expect(within).toEqual(expected);
+    await log.close();
+  });
+
   it('keeps every index under a shared leaf-hash prefix in the store', async () => {
     const store = await LevelLogStore.open(await freshDir());
     const prefix = sha('shared').subarray(0, 8);
