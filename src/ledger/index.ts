@@ -1,0 +1,7 @@
+/**
+ * The ledger personality (spec/api.md, spec/bundles.md, spec/storage.md "The ledger's key-value
+ * space"): admission, the integration loop, the query index, manifests and proof bundles.
+ */
+export { type LedgerOptions, openLedger } from './ledger.js';
+export { AdmissionError, LedgerInputError, ManifestConflictError } from './errors.js';
+export * from './types.js';

@@ -1,0 +1,75 @@
+/**
+ * Writes the query index for a run of integrated log entries: work → uses (inline and manifest
+ * items), work → consent grants, manifest → training uses, and last the indexed size `N`.
+ * Every key is a pure function of the log (and of the manifests the log's records commit to),
+ * so indexing the same run twice writes the same keys: a crash before `N` is harmless.
+ */
+import type { KeyValueSpace } from '../store/index.js';
+import { type ParsedRecord, type UseItem, decodeManifestItem, fromHex } from '../records/index.js';
+import { indexedKey, manifestUseKey, u64, workConsentKey, workUseKey } from './keys.js';
+import type { ManifestStore } from './manifests.js';
+
+const OPS_PER_WRITE = 20_000;
+
+export interface IndexedItem {
+  useIndex: number;
+  position: number;
+  item: UseItem;
+}
+
+type Op = { key: Uint8Array; value: Uint8Array | null };
+const EMPTY = new Uint8Array(0);
+
+export class IndexWriter {
+  private ops: Op[] = [];
+
+  constructor(
+    private readonly space: KeyValueSpace,
+    private readonly manifests: ManifestStore,
+  ) {}
+
+  /**
+   * Indexes `records` (the parsed entries of [from, to), undefined for entries that are not
+   * records) and stores N = to. `onItem` sees every training-use item, in log order.
+   */
+  async indexRun(records: Array<{ index: number; record: ParsedRecord | undefined }>, to: number, onItem?: (item: IndexedItem) => void): Promise<void> {
+    for (const { index, record } of records) {
+      if (!record) continue;
+      const p = record.payload;
+      if (p.type === 'consent-grant') {
+        for (const id of new Set(p.works.flat())) this.ops.push({ key: workConsentKey(id, index), value: EMPTY });
+      } else if (p.type === 'training-use') {
+        if (p.items) p.items.forEach((item, position) => this.addItem({ useIndex: index, position, item }, onItem));
+        else await this.indexManifestUse(index, fromHex(p.manifest!.root)!, onItem);
+      }
+      await this.flushIfBig();
+    }
+    this.ops.push({ key: indexedKey, value: u64(to) });
+    await this.flush();
+  }
+
+  private addItem(indexed: IndexedItem, onItem?: (item: IndexedItem) => void): void {
+    for (const id of indexed.item.work) this.ops.push({ key: workUseKey(id, indexed.useIndex, indexed.position), value: EMPTY });
+    onItem?.(indexed);
+  }
+
+  private async indexManifestUse(useIndex: number, root: Uint8Array, onItem?: (item: IndexedItem) => void): Promise<void> {
+    this.ops.push({ key: manifestUseKey(root, useIndex), value: EMPTY });
+    // Admission made sure the manifest was stored before the record; if it is gone (a store
+    // rebuilt without its uploads), its items cannot be indexed and the use lists none.
+    for await (const { position, bytes } of this.manifests.items(root)) {
+      this.addItem({ useIndex, position, item: decodeManifestItem(bytes) }, onItem);
+      await this.flushIfBig();
+    }
+  }
+
+  private async flushIfBig(): Promise<void> {
+    if (this.ops.length >= OPS_PER_WRITE) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const ops = this.ops;
+    this.ops = [];
+    if (ops.length > 0) await this.space.write(ops);
+  }
+}

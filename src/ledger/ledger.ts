@@ -1,0 +1,352 @@
+/**
+ * The ledger: admission in front of the log, an integration loop behind it, and the query index
+ * kept in step with the published checkpoint.
+ *
+ *  - The consent policy (memory) is fed every sequenced record in log order: on open by
+ *    replaying the log, later by catching up before each admission and each indexing round.
+ *  - The query index (store.space('ledger')) covers entries [0, N) with N ≤ checkpoint size and
+ *    is rebuilt from the log alone (reindex).
+ */
+import { type IntegrationRound, type Integrator, Log, type SignedCheckpoint } from '../log/index.js';
+import type { Hasher } from '../merkle/index.js';
+import type { Ed25519Verify, Signer } from '../note/index.js';
+import { nodeHasher } from '../platform/node-hasher.js';
+import { nodeEd25519Verify } from '../platform/node-signer.js';
+import { ConsentPolicy } from '../policy/index.js';
+import { type ParsedRecord, RecordError, fromHex, parseRecord, toHex } from '../records/index.js';
+import type { KeyValueSpace, LogStore } from '../store/index.js';
+import { LedgerError } from '../errors.js';
+import { AdmissionError, LedgerInputError } from './errors.js';
+import { type IndexedItem, IndexWriter } from './indexer.js';
+import { INDEX_TAGS, indexedKey, manifestUseKey, prefixRange, readU64 } from './keys.js';
+import { ManifestStore, parseRootHex } from './manifests.js';
+import { LedgerQueries } from './queries.js';
+import { ReportBuilder, type UseRef } from './reports.js';
+import { parseTrusted } from './trusted.js';
+import type { Ledger, ManifestInfo, ManifestItemProof, SubmitResult, UseReport } from './types.js';
+
+export interface LedgerOptions {
+  /** An opened store; closing the ledger closes it (through the log). */
+  store: LogStore;
+  origin: string;
+  signer: Signer;
+  hasher?: Hasher;
+  verify?: Ed25519Verify;
+  integrateIntervalMs?: number;
+  now?: () => number;
+  extensions?: () => string[];
+  /** Where integration rounds hash (the server passes a worker thread); default in-thread. */
+  integrator?: Integrator;
+}
+
+const READ_PAGE = 1024;
+
+type UseListener = (use: UseReport, claimants: string[]) => void;
+
+export async function openLedger(opts: LedgerOptions): Promise<Ledger & { reindex(): Promise<void> }> {
+  const hasher = opts.hasher ?? nodeHasher;
+  const log = await Log.open(opts.store, { origin: opts.origin, signer: opts.signer, hasher, extensions: opts.extensions, integrator: opts.integrator });
+  const ledger = new LedgerImpl(log, opts, hasher);
+  await ledger.start();
+  return ledger;
+}
+
+/** Runs async jobs one at a time, in call order. */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(job, job);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}
+
+class LedgerImpl implements Ledger {
+  private readonly space: KeyValueSpace;
+  private readonly policy: ConsentPolicy;
+  private readonly manifests: ManifestStore;
+  private readonly reports: ReportBuilder;
+  private readonly queries: LedgerQueries;
+  private readonly verify: Ed25519Verify;
+  private readonly now: () => number;
+  private readonly admission = new Serial();
+  private readonly policyFeed = new Serial();
+  private readonly rounds = new Serial();
+  private indexed = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private roundActive = false;
+  private closed = false;
+  private inFlight = new Set<Promise<unknown>>();
+  private readonly useListeners: UseListener[] = [];
+  private checkpointWaiters: Array<{ index: number; resolve: (c: SignedCheckpoint) => void }> = [];
+  /** Records appended by this process and not yet indexed: saves reading and parsing them again. */
+  private readonly recent = new Map<number, ParsedRecord>();
+  /** Why the last integration round failed, if it did (undefined once a round succeeds). */
+  lastRoundError: unknown;
+
+  constructor(
+    readonly log: Log,
+    private readonly opts: LedgerOptions,
+    private readonly hasher: Hasher,
+  ) {
+    this.space = opts.store.space('ledger');
+    this.policy = new ConsentPolicy({ hasher });
+    this.manifests = new ManifestStore(this.space);
+    this.verify = opts.verify ?? nodeEd25519Verify;
+    this.now = opts.now ?? Date.now;
+    this.reports = new ReportBuilder(log, this.policy, this.manifests, this.now);
+    this.queries = new LedgerQueries({ space: this.space, store: opts.store, policy: this.policy, reports: this.reports, now: this.now, indexed: () => this.indexed });
+    log.onIntegrated((round) => this.wakeCheckpointWaiters(round));
+  }
+
+  get indexedSize(): number {
+    return this.indexed;
+  }
+
+  async start(): Promise<void> {
+    const stored = await this.space.get(indexedKey);
+    this.indexed = stored ? readU64(stored) : 0;
+    await this.syncPolicy(this.log.sequencedSize);
+    await this.rounds.run(() => this.indexUpTo(this.log.checkpoint.checkpoint.size, false));
+    this.schedule();
+  }
+
+  // ---- the policy feed -------------------------------------------------------------------
+
+  /** Applies sequenced entries [policy.size, size) to the policy, in log order. */
+  private syncPolicy(size: number): Promise<void> {
+    return this.policyFeed.run(async () => {
+      for (let at = this.policy.size; at < size; ) {
+        const count = Math.min(READ_PAGE, size - at);
+        const records = await this.recordsAt(at, count);
+        for (const { index, record } of records) if (record) this.policy.apply(index, record);
+        at += count;
+      }
+    });
+  }
+
+  /** The records at [first, first+count): from `recent` when all are there, else read and parsed. */
+  private async recordsAt(first: number, count: number): Promise<Array<{ index: number; record: ParsedRecord | undefined }>> {
+    const cached = Array.from({ length: count }, (_, i) => ({ index: first + i, record: this.recent.get(first + i) }));
+    if (cached.every((c) => c.record)) return cached;
+    const entries = await this.opts.store.readEntries(first, count);
+    return entries.map((entry, i) => ({ index: first + i, record: parseTrusted(entry) }));
+  }
+
+  // ---- admission ---------------------------------------------------------------------------
+
+  submit(envelopes: Uint8Array[]): Promise<SubmitResult[]> {
+    if (this.closed) return Promise.reject(new LedgerError('closed', 'the ledger is closed'));
+    const job = this.submitOpen(envelopes);
+    this.inFlight.add(job);
+    void job.finally(() => this.inFlight.delete(job)).catch(() => undefined);
+    return job;
+  }
+
+  private async submitOpen(envelopes: Uint8Array[]): Promise<SubmitResult[]> {
+    if (!Array.isArray(envelopes)) throw new LedgerInputError('bad-field', 'must be a list of envelopes', 'records');
+    const records = envelopes.map((entry, i) => withField(i, () => parseRecord(entry, { verify: this.verify })));
+    // Checks and append run one submission at a time, so each sees the log as it will append
+    // to it; the append itself is only enqueued here, so concurrent submissions still share
+    // one durable write (the log's group commit).
+    const appended = await this.admission.run(async () => {
+      await this.syncPolicy(this.log.sequencedSize);
+      for (const [i, record] of records.entries()) await this.admit(i, record);
+      return { results: this.log.append(records.map((r) => r.entryBytes)) };
+    });
+    const results = await appended.results;
+    results.forEach((r, i) => {
+      if (!r.duplicate && r.index >= this.indexed) this.recent.set(r.index, records[i]);
+    });
+    this.schedule(0);
+    return results.map((r) => ({ index: r.index, leafHash: toHex(r.leafHash), duplicate: r.duplicate }));
+  }
+
+  private async admit(i: number, record: ParsedRecord): Promise<void> {
+    const problem = await this.admissionProblem(record);
+    if (!problem) return;
+    // An identical record already in the log is a duplicate, whatever the log looks like now.
+    if ((await this.log.findByLeafHash(this.hasher.hashLeaf(record.entryBytes))) !== undefined) return;
+    throw new AdmissionError(problem.code, bareMessage(problem), `[${i}].${problem.field}`);
+  }
+
+  private async admissionProblem(record: ParsedRecord): Promise<LedgerError | undefined> {
+    const p = record.payload;
+    if (p.type === 'training-use' && p.manifest) {
+      const count = await this.manifests.count(fromHex(p.manifest.root)!);
+      if (count === undefined) return new LedgerError('manifest-missing', `manifest ${p.manifest.root} must be uploaded (POST /manifests) before the record`, 'payload.manifest.root');
+      if (count !== p.manifest.count) return new LedgerError('manifest-mismatch', `manifest ${p.manifest.root} has ${count} items, the record says ${p.manifest.count}`, 'payload.manifest.count');
+    }
+    return this.policy.admissionProblem(record);
+  }
+
+  // ---- integration loop ------------------------------------------------------------------
+
+  /**
+   * Plans the next round in `delay` ms (sooner replaces later). While a round runs nothing is
+   * planned: the round plans the next one when it ends, so appends arriving meanwhile are
+   * integrated together instead of in one round each.
+   */
+  private schedule(delay = this.opts.integrateIntervalMs ?? 50): void {
+    if (this.closed || this.roundActive) return;
+    if (this.timer && delay > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.roundActive = true;
+      // A failed round (store unavailable) is retried at the next tick; the error is kept for
+      // health checks rather than crashing the process as an unhandled rejection.
+      void this.rounds
+        .run(() => this.round())
+        .then(() => (this.lastRoundError = undefined), (e: unknown) => (this.lastRoundError = e))
+        .finally(() => {
+          this.roundActive = false;
+          this.schedule();
+        });
+    }, delay);
+    this.timer.unref?.();
+  }
+
+  /** One round: integrate if entries are pending, then index up to the checkpoint. */
+  private async round(): Promise<void> {
+    if (this.log.sequencedSize > this.log.checkpoint.checkpoint.size) await this.log.integrate();
+    await this.indexUpTo(this.log.checkpoint.checkpoint.size, true);
+  }
+
+  private async indexUpTo(size: number, notify: boolean): Promise<void> {
+    if (size <= this.indexed) return;
+    await this.syncPolicy(size);
+    const writer = new IndexWriter(this.space, this.manifests);
+    const items: IndexedItem[] = [];
+    // Only items someone claims are kept for notification: a manifest may have millions.
+    const collect = notify && this.useListeners.length > 0 ? (it: IndexedItem) => void (this.policy.claimants(it.item, it.useIndex).length > 0 && items.push(it)) : undefined;
+    for (let at = this.indexed; at < size; ) {
+      const count = Math.min(READ_PAGE, size - at);
+      const records = await this.recordsAt(at, count);
+      at += count;
+      await writer.indexRun(records, at, collect);
+      for (const { index } of records) this.recent.delete(index);
+      this.indexed = at;
+    }
+    for (const it of items) await this.notify(it);
+  }
+
+  private async notify(it: IndexedItem): Promise<void> {
+    const claimants = this.policy.claimants(it.item, it.useIndex);
+    const work = it.item.work[0];
+    for (const report of await this.reports.reports(it, work)) {
+      for (const listener of [...this.useListeners]) {
+        try {
+          listener(report, claimants);
+        } catch {
+          // A failing listener must not stop indexing or the other listeners.
+        }
+      }
+    }
+  }
+
+  onUse(listener: UseListener): () => void {
+    this.useListeners.push(listener);
+    return () => {
+      const at = this.useListeners.indexOf(listener);
+      if (at >= 0) this.useListeners.splice(at, 1);
+    };
+  }
+
+  waitForCheckpoint(index: number): Promise<SignedCheckpoint> {
+    if (index < this.log.checkpoint.checkpoint.size) return Promise.resolve(this.log.checkpoint);
+    if (this.closed) return Promise.reject(new LedgerError('closed', 'the ledger is closed'));
+    this.schedule(0);
+    return new Promise((resolve) => this.checkpointWaiters.push({ index, resolve }));
+  }
+
+  private wakeCheckpointWaiters(round: IntegrationRound): void {
+    const ready = this.checkpointWaiters.filter((w) => w.index < round.to);
+    this.checkpointWaiters = this.checkpointWaiters.filter((w) => w.index >= round.to);
+    for (const w of ready) w.resolve(round.checkpoint);
+  }
+
+  /** Clears the query index and rebuilds it from the log. */
+  reindex(): Promise<void> {
+    return this.rounds.run(async () => {
+      for (const tag of INDEX_TAGS) await this.space.clear(prefixRange(Uint8Array.of(tag)));
+      this.indexed = 0;
+      await this.indexUpTo(this.log.checkpoint.checkpoint.size, false);
+    });
+  }
+
+  // ---- manifests ---------------------------------------------------------------------------
+
+  putManifest(body: AsyncIterable<Uint8Array>, expected: { root: string; count: number }) {
+    return this.manifests.put(body, expected);
+  }
+
+  async getManifest(root: string): Promise<ManifestInfo | undefined> {
+    const rootBytes = parseRootHex(root);
+    const count = await this.manifests.count(rootBytes);
+    if (count === undefined) return undefined;
+    const useIndexes: number[] = [];
+    for await (const [key] of this.space.range(prefixRange(manifestUseKey(rootBytes, 0).subarray(0, 33)))) useIndexes.push(readU64(key, 33));
+    return { root, count, useIndexes };
+  }
+
+  manifestItem(root: string, position: number): Promise<ManifestItemProof | undefined> {
+    return this.manifests.proof(parseRootHex(root), position);
+  }
+
+  // ---- queries (src/ledger/queries.ts) ---------------------------------------------------
+
+  usesOfWork(workId: string): Promise<UseReport[]> {
+    return this.queries.usesOfWork(workId);
+  }
+
+  consentsOfWork(workId: string) {
+    return this.queries.consentsOfWork(workId);
+  }
+
+  usesOfCreator(creatorKey: string) {
+    return this.queries.usesOfCreator(creatorKey);
+  }
+
+  usesSince(filter: { creator?: string; works?: string[] }, after: UseRef | null): Promise<UseReport[]> {
+    return this.queries.usesSince(filter, after);
+  }
+
+  model(builder: string, name: string, version: string): Promise<unknown | undefined> {
+    return this.queries.model(builder, name, version);
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------------
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await Promise.allSettled([...this.inFlight]);
+    try {
+      // Finish the current round, then a last one for what was appended meanwhile.
+      await this.rounds.run(() => this.round());
+    } finally {
+      for (const w of this.checkpointWaiters) w.resolve(this.log.checkpoint);
+      this.checkpointWaiters = [];
+      await this.log.close();
+    }
+  }
+}
+
+/** Runs a parse of envelope i, naming the envelope in the error's field. */
+function withField<T>(i: number, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof RecordError) throw new LedgerInputError(e.code, bareMessage(e), `[${i}].${e.field || 'entry'}`);
+    throw e;
+  }
+}
+
+
+/** The message without the "field: " prefix LedgerError adds. */
+function bareMessage(e: LedgerError): string {
+  return e.field ? e.message.slice(e.field.length + 2) : e.message;
+}

@@ -1,0 +1,95 @@
+/**
+ * Use reports and proof bundles (spec/bundles.md): a training-use item with the policy's verdict
+ * and what a creator needs to check it offline — the signed checkpoint, the log inclusion proof
+ * of the use record, and for a manifest item its inclusion proof in the manifest tree.
+ */
+import type { Log } from '../log/index.js';
+import { type ConsentPolicy, type Judgement } from '../policy/index.js';
+import { type UseItem, fromHex, parseModelId, toBase64 } from '../records/index.js';
+import type { ManifestStore } from './manifests.js';
+import type { ProofBundle, UseReport, Verdict } from './types.js';
+
+const utf8 = new TextDecoder();
+
+export interface UseRef {
+  useIndex: number;
+  position: number;
+}
+
+export function toVerdict(j: Judgement): Verdict {
+  return { verdict: j.verdict, reason: j.reason, ...(j.consentIndex !== undefined ? { consentIndex: j.consentIndex } : {}) };
+}
+
+function modelOf(id: string): { builder: string; name: string; version: string } {
+  const m = parseModelId(id);
+  return { builder: m.builder, name: m.name, version: m.version };
+}
+
+export class ReportBuilder {
+  constructor(
+    private readonly log: Log,
+    private readonly policy: ConsentPolicy,
+    private readonly manifests: ManifestStore,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Reports for one use item: the use's own model first, then every model derived from it
+   * (`via` set), each judged now. Empty if the index names an item that cannot be read.
+   */
+  async reports(ref: UseRef, work: string): Promise<UseReport[]> {
+    const use = this.policy.use(ref.useIndex);
+    if (!use) return [];
+    const located = await this.locate(ref, use.record);
+    if (!located) return [];
+    const bundleBase = await this.bundleBase(ref, located.manifest, work);
+    const now = new Date(this.now());
+    const models = [{ model: use.model, via: null as UseReport['via'] }];
+    for (const derived of this.policy.modelsDerivedFrom(use.model)) {
+      models.push({ model: derived.model, via: { lineageIndex: derived.path[derived.path.length - 1], model: modelOf(use.model) } });
+    }
+    return models.map(({ model, via }) => {
+      const judgement = this.policy.judgeItem(ref.useIndex, located.item, { now, model: model === use.model ? undefined : model });
+      const verdict = toVerdict(judgement);
+      return {
+        useIndex: ref.useIndex,
+        position: ref.position,
+        model: modelOf(model),
+        via: via && { lineageIndex: via.lineageIndex, model: via.model },
+        item: located.item as unknown as Record<string, unknown>,
+        verdict,
+        bundle: { ...bundleBase, verdict },
+      };
+    });
+  }
+
+  /** Claimants of an item as of its use (who gets notified). */
+  claimants(ref: UseRef, item: UseItem): string[] {
+    return this.policy.claimants(item, ref.useIndex);
+  }
+
+  private async locate(ref: UseRef, record: NonNullable<ReturnType<ConsentPolicy['use']>>['record']) {
+    if (record.items) {
+      const item = record.items[ref.position];
+      return item ? { item, manifest: null } : undefined;
+    }
+    const proof = await this.manifests.proof(fromHex(record.manifest!.root)!, ref.position);
+    if (!proof) return undefined;
+    const { decoded, ...manifest } = proof;
+    return { item: decoded as unknown as UseItem, manifest };
+  }
+
+  private async bundleBase(ref: UseRef, manifest: ProofBundle['manifest'], work: string): Promise<Omit<ProofBundle, 'verdict'>> {
+    const { checkpoint, note } = this.log.checkpoint;
+    const [entry] = await this.log.readEntries(ref.useIndex, 1);
+    const proof = await this.log.inclusionProof(ref.useIndex, checkpoint.size);
+    return {
+      type: 'pvl.proof-bundle/v1',
+      origin: checkpoint.origin,
+      checkpoint: utf8.decode(note),
+      log: { index: ref.useIndex, entry: toBase64(entry), inclusionProof: proof.map(toBase64) },
+      manifest,
+      work,
+    };
+  }
+}
