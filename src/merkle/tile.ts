@@ -34,6 +34,13 @@ export function formatTileIndex(n: number): string {
 }
 
 export function formatTilePath(t: TileCoord): string {
+  // Only coordinates parseTilePath accepts back: one tile, one path, both ways.
+  if (t.level !== 'entries' && !(Number.isInteger(t.level) && t.level >= 0 && t.level <= MAX_LEVEL)) {
+    throw new MerkleError('bad-tile-level', `tile level must be 0..${MAX_LEVEL} or 'entries', got ${t.level}`, 'level');
+  }
+  if (!Number.isInteger(t.width) || t.width < 1 || t.width > TILE_WIDTH) {
+    throw new MerkleError('bad-tile-width', `tile width must be 1..${TILE_WIDTH}, got ${t.width}`, 'width');
+  }
   const level = t.level === 'entries' ? 'entries' : String(t.level);
   const partial = t.width < TILE_WIDTH ? `.p/${t.width}` : '';
   return `tile/${level}/${formatTileIndex(t.index)}${partial}`;
@@ -53,10 +60,11 @@ export function parseTilePath(path: string): TileCoord {
   const level = levelText === 'entries' ? 'entries' : Number(levelText);
   if (level !== 'entries' && level > MAX_LEVEL) throw new MerkleError('bad-tile-path', `tile level ${levelText} is too high`, 'path');
   const digits = groups.replace(/[x/]/g, '') + last;
-  if (digits.length > 15) throw new MerkleError('bad-tile-path', 'tile index is too large', 'path');
   const index = Number(digits);
+  // Any index formatTileIndex writes (a safe integer) reads back; anything larger is refused.
+  if (!Number.isSafeInteger(index)) throw new MerkleError('bad-tile-path', 'tile index is too large', 'path');
   const width = widthText === undefined ? TILE_WIDTH : Number(widthText);
-  if (width >= TILE_WIDTH) throw new MerkleError('bad-tile-path', `partial tile width ${widthText} must be 1..255`, 'path');
+  if (widthText !== undefined && width >= TILE_WIDTH) throw new MerkleError('bad-tile-path', `partial tile width ${widthText} must be 1..255`, 'path');
   const coord: TileCoord = { level, index, width };
   if (formatTilePath(coord) !== path) throw new MerkleError('bad-tile-path', `non-canonical tile path ${JSON.stringify(path)}`, 'path');
   return coord;

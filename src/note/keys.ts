@@ -63,11 +63,32 @@ export const nobleEd25519Verify: Ed25519Verify = (publicKey, message, signature)
   if (!(publicKey instanceof Uint8Array) || !(message instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
   if (publicKey.length !== PUBLIC_KEY_SIZE || signature.length !== SIGNATURE_SIZE) return false;
   try {
-    return ed.verify(signature, message, publicKey, { zip215: false });
+    // noble with zip215: false refuses non-canonical encodings, S ≥ L and small-order keys, but
+    // checks the cofactored equation; OpenSSL checks the cofactorless one. Both must hold here,
+    // so that a browser and the server never disagree about a signature.
+    return ed.verify(signature, message, publicKey, { zip215: false }) && cofactorlessEquationHolds(publicKey, message, signature);
   } catch {
     return false;
   }
 };
+
+const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+function littleEndianNumber(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]);
+  return n;
+}
+
+/** [S]B − [k]A encodes to exactly R, with k = SHA-512(R ‖ A ‖ M) mod L (RFC 8032 §5.1.7 without the cofactor). */
+function cofactorlessEquationHolds(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  const r = signature.subarray(0, 32);
+  const s = littleEndianNumber(signature.subarray(32));
+  const k = littleEndianNumber(sha512(ed.etc.concatBytes(r, publicKey, message))) % GROUP_ORDER;
+  const a = ed.Point.fromBytes(publicKey, false);
+  const check = ed.Point.BASE.multiplyUnsafe(s).subtract(a.multiplyUnsafe(k));
+  return bytesEqual(check.toBytes(), r);
+}
 
 /** A public key that can check note signatures made under one (name, key ID). */
 export interface Verifier {

@@ -4,6 +4,7 @@
  * stays in src/note.
  */
 import { type KeyObject, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import * as ed from '@noble/ed25519';
 import { type Ed25519Verify, type PrivateKey, type Signer, NoteError, ed25519PublicKey, keyId, KEY_TYPE_ED25519 } from '../note/index.js';
 
 // DER wrappers of raw Ed25519 keys (RFC 8410): PKCS#8 PrivateKeyInfo around the 32-byte seed,
@@ -35,6 +36,19 @@ export function nodeSigner(key: PrivateKey): Signer {
   };
 }
 
+/**
+ * OpenSSL verifies under small-order public keys (and every message then has a signature);
+ * the portable verifier refuses them, and non-canonical encodings, and so must we. Checked once
+ * per key, with the key cache below.
+ */
+function acceptableKey(publicKey: Uint8Array): boolean {
+  try {
+    return !ed.Point.fromBytes(publicKey, false).isSmallOrder();
+  } catch {
+    return false;
+  }
+}
+
 /** Public KeyObjects by raw key (latin1 string of the 32 bytes); null = OpenSSL refused the key. */
 const publicKeys = new Map<string, KeyObject | null>();
 const MAX_CACHED_KEYS = 1024;
@@ -44,7 +58,7 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
   let ko = publicKeys.get(k);
   if (ko !== undefined) return ko;
   try {
-    ko = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+    ko = acceptableKey(publicKey) ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' }) : null;
   } catch {
     ko = null;
   }
