@@ -5,3 +5,4 @@
 export { type LedgerOptions, openLedger } from './ledger.js';
 export { AdmissionError, LedgerInputError, ManifestConflictError } from './errors.js';
 export * from './types.js';
+export type { LedgerStats } from './stats.js';

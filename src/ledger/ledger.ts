@@ -23,6 +23,7 @@ import { ManifestStore, parseRootHex } from './manifests.js';
 import { LedgerQueries } from './queries.js';
 import { ReportBuilder, type UseRef } from './reports.js';
 import { parseTrusted } from './trusted.js';
+import { type LedgerStats, StatsKeeper } from './stats.js';
 import type { Ledger, ManifestInfo, ManifestItemProof, SubmitResult, UseReport } from './types.js';
 
 export interface LedgerOptions {
@@ -43,7 +44,7 @@ const READ_PAGE = 1024;
 
 type UseListener = (use: UseReport, claimants: string[]) => void;
 
-export async function openLedger(opts: LedgerOptions): Promise<Ledger & { reindex(): Promise<void> }> {
+export async function openLedger(opts: LedgerOptions): Promise<Ledger & { reindex(): Promise<void>; stats(): Promise<LedgerStats> }> {
   const hasher = opts.hasher ?? nodeHasher;
   const log = await Log.open(opts.store, { origin: opts.origin, signer: opts.signer, hasher, extensions: opts.extensions, integrator: opts.integrator });
   const ledger = new LedgerImpl(log, opts, hasher);
@@ -67,6 +68,7 @@ class LedgerImpl implements Ledger {
   private readonly manifests: ManifestStore;
   private readonly reports: ReportBuilder;
   private readonly queries: LedgerQueries;
+  private readonly statsKeeper: StatsKeeper;
   private readonly verify: Ed25519Verify;
   private readonly now: () => number;
   private readonly admission = new Serial();
@@ -96,7 +98,11 @@ class LedgerImpl implements Ledger {
     this.now = opts.now ?? Date.now;
     this.reports = new ReportBuilder(log, this.policy, this.manifests, this.now);
     this.queries = new LedgerQueries({ space: this.space, store: opts.store, policy: this.policy, reports: this.reports, now: this.now, indexed: () => this.indexed });
-    log.onIntegrated((round) => this.wakeCheckpointWaiters(round));
+    this.statsKeeper = new StatsKeeper(this.policy, this.manifests, this.now);
+    log.onIntegrated((round) => {
+      this.statsKeeper.checkpoint(round.to);
+      this.wakeCheckpointWaiters(round);
+    });
   }
 
   get indexedSize(): number {
@@ -119,7 +125,11 @@ class LedgerImpl implements Ledger {
       for (let at = this.policy.size; at < size; ) {
         const count = Math.min(READ_PAGE, size - at);
         const records = await this.recordsAt(at, count);
-        for (const { index, record } of records) if (record) this.policy.apply(index, record);
+        for (const { index, record } of records) {
+          if (!record) continue;
+          this.policy.apply(index, record);
+          this.statsKeeper.count(index, record);
+        }
         at += count;
       }
     });
@@ -302,6 +312,10 @@ class LedgerImpl implements Ledger {
 
   consentsOfWork(workId: string) {
     return this.queries.consentsOfWork(workId);
+  }
+
+  stats(): Promise<LedgerStats> {
+    return this.statsKeeper.stats(this.log.checkpoint.checkpoint.size);
   }
 
   usesOfCreator(creatorKey: string) {

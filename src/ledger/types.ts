@@ -78,5 +78,7 @@ export interface Ledger {
   readonly indexedSize: number;
   /** Clears the query index and rebuilds it from the log (pvl reindex). Optional: added by the ledger. */
   reindex?(): Promise<void>;
+  /** Records by type, verdict totals and tree-size history (GET /stats). */
+  stats?(): Promise<import('./stats.js').LedgerStats>;
   close(): Promise<void>;
 }
