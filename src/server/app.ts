@@ -1,0 +1,507 @@
+/**
+ * The HTTP API of the ledger (spec/api.md) as a hono app: a thin layer over the Ledger (the
+ * personality: admission, queries, manifests, bundles) and the Log (tiles, checkpoints, proofs).
+ *
+ * Every error is an RFC 9457 problem document; every GET answers CORS `*`.
+ */
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
+import type { HttpBindings } from '@hono/node-server';
+import type { Ledger, SubmitResult } from '../ledger/types.js';
+import type { Log, SignedCheckpoint } from '../log/index.js';
+import { type Hash, TILE_WIDTH, parseTilePath, tileWidthAt } from '../merkle/index.js';
+import { nodeHasher } from '../platform/node-hasher.js';
+import { nodeEd25519Verify } from '../platform/node-signer.js';
+import { isKeyRef, isWorkId, parseRecord } from '../records/index.js';
+import { canonicalJsonBytes } from '../records/canonical.js';
+import { isLedgerError } from '../errors.js';
+import { type ServerMetrics, Gauge, createServerMetrics } from './metrics.js';
+import { HttpProblem, problemFromError, problemResponse, statusOf } from './problem.js';
+import { openapiDocument } from './openapi.js';
+import { eventsHandler } from './events.js';
+
+/** 1 MiB: the largest JSON body POST /records accepts. */
+export const MAX_RECORDS_BODY = 1024 * 1024;
+/** The largest batch of envelopes in one POST /records. */
+export const MAX_BATCH = 1000;
+
+export interface WitnessStatus {
+  name: string;
+  up: boolean;
+  cosignedSize: number;
+}
+
+export interface AppOptions {
+  ledger: Ledger;
+  log: Log;
+  /** The log's verifier key string (served at /log/vkey). */
+  vkey: string;
+  metrics?: ServerMetrics;
+  /**
+   * The checkpoint /checkpoint serves. Default: the log's latest signed checkpoint. With
+   * witnesses, the latest one cosigned by the quorum (cosignature lines appended).
+   */
+  published?: () => SignedCheckpoint;
+  /** Witness health for /metrics, when witnesses are configured. */
+  witnesses?: () => WitnessStatus[];
+  /** SSE keepalive comment interval; default 15 s. */
+  keepaliveMs?: number;
+  /** Aborted when the server shuts down: open event streams end. */
+  shutdown?: AbortSignal;
+  /** Largest POST /records body; default 1 MiB. */
+  maxRecordsBody?: number;
+}
+
+export type Env = { Bindings: Partial<HttpBindings> };
+
+const JSON_CT = 'application/json';
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const SHORT = 'max-age=1';
+const CHECKPOINT_CACHE = 'no-cache, max-age=1';
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+const b64 = (h: Uint8Array) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('base64');
+const hex = (h: Uint8Array) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex');
+
+/** A decimal integer without sign or leading zeros, up to 2^53 − 1. */
+export function parseDecimal(value: string | undefined, field: string, { required = true, min = 0 } = {}): number | undefined {
+  if (value === undefined || value === '') {
+    if (required) throw new HttpProblem(400, 'missing-parameter', `is required`, field);
+    return undefined;
+  }
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(value) || !Number.isSafeInteger(Number(value))) {
+    throw new HttpProblem(400, 'bad-parameter', `must be a decimal integer below 2^53, got ${JSON.stringify(value.slice(0, 40))}`, field);
+  }
+  const n = Number(value);
+  if (n < min) throw new HttpProblem(400, 'bad-parameter', `must be at least ${min}, got ${n}`, field);
+  return n;
+}
+
+function parseHexHash(value: string | undefined, field: string): Hash {
+  if (value === undefined || !/^[0-9a-f]{64}$/.test(value)) {
+    throw new HttpProblem(400, 'bad-parameter', `must be 64 lowercase hex digits, got ${JSON.stringify((value ?? '').slice(0, 80))}`, field);
+  }
+  return Uint8Array.from(Buffer.from(value, 'hex'));
+}
+
+function checkWorkId(id: string, field = 'work'): string {
+  if (!isWorkId(id)) throw new HttpProblem(400, 'bad-work-id', `must be sha256:<64 hex> | phash:<16 hex> | pdq:<64 hex> | tcode:<16 hex>, got ${JSON.stringify(id.slice(0, 80))}`, field);
+  return id;
+}
+
+function checkKeyRef(key: string, field = 'key'): string {
+  if (!isKeyRef(key)) throw new HttpProblem(400, 'bad-key', `must be ed25519:<64 lowercase hex>, got ${JSON.stringify(key.slice(0, 80))}`, field);
+  return key;
+}
+
+/** A path parameter; the router guarantees it is present for the routes that name it. */
+function param(c: Context<Env>, name: string): string {
+  return c.req.param(name) ?? '';
+}
+
+/** The media type of a Content-Type header, lowercased, without parameters. */
+function mediaType(c: Context): string {
+  return (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/** The raw request path as sent (before URL normalisation removed dot segments). */
+function rawPath(c: Context<Env>): string {
+  const raw = c.env?.incoming?.url;
+  if (typeof raw === 'string' && raw.startsWith('/')) {
+    const q = raw.indexOf('?');
+    return q < 0 ? raw : raw.slice(0, q);
+  }
+  return new URL(c.req.url).pathname;
+}
+
+const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+
+/** Reads a request body up to `limit` bytes; 413 beyond. */
+async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+  const length = req.headers.get('content-length');
+  if (length !== null && /^[0-9]+$/.test(length) && Number(length) > limit) {
+    throw new HttpProblem(413, 'body-too-large', `the body is ${length} bytes; at most ${limit} are accepted`, undefined, { Connection: 'close' });
+  }
+  if (!req.body) return new Uint8Array(0);
+  if (length !== null) return new Uint8Array(await req.arrayBuffer());
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new HttpProblem(413, 'body-too-large', `the body is over ${limit} bytes`, undefined, { Connection: 'close' });
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The request body as chunks, without buffering it. */
+async function* bodyChunks(body: ReadableStream<Uint8Array> | null): AsyncIterable<Uint8Array> {
+  if (!body) return;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** The C2SP tlog-proof file for `index` in the tree of `checkpoint`. */
+export function formatProofFile(index: number, proof: Hash[], checkpointNote: string): string {
+  return `c2sp.org/tlog-proof@v1\nindex ${index}\n${proof.map((h) => `${b64(h)}\n`).join('')}\n${checkpointNote}`;
+}
+
+export function createApp(opts: AppOptions): Hono<Env> {
+  const { ledger, log, vkey } = opts;
+  const metrics = opts.metrics ?? createServerMetrics();
+  const published = opts.published ?? (() => log.checkpoint);
+  const maxBody = opts.maxRecordsBody ?? MAX_RECORDS_BODY;
+  const publishedSize = () => published().checkpoint.size;
+  const noteText = (s: SignedCheckpoint) => Buffer.from(s.note.buffer, s.note.byteOffset, s.note.byteLength).toString('utf8');
+
+  metrics.registry.register(new Gauge('pvl_log_entries', 'Entries durably sequenced (integrated or not).', () => log.sequencedSize));
+  metrics.registry.register(new Gauge('pvl_tree_size', 'Size of the published checkpoint.', () => publishedSize()));
+  metrics.registry.register(new Gauge('pvl_indexed_entries', 'Entries in the query index.', () => ledger.indexedSize));
+  if (opts.witnesses) {
+    const w = opts.witnesses;
+    metrics.registry.register(new Gauge('pvl_witness_up', 'Whether the witness answered its last request (1) or not (0).', () => w().map((s) => ({ labels: { witness: s.name }, value: s.up ? 1 : 0 }))));
+    metrics.registry.register(
+      new Gauge('pvl_witness_cosigned_size', 'Largest tree size the witness has cosigned.', () => w().map((s) => ({ labels: { witness: s.name }, value: s.cosignedSize }))),
+    );
+  }
+
+  const app = new Hono<Env>();
+
+  app.onError((err) => {
+    if (statusOf(err) === 500) console.error('pvl serve: internal error:', err);
+    return problemFromError(err);
+  });
+  app.notFound((c) => problemResponse(404, 'not-found', `no resource at ${new URL(c.req.url).pathname}`));
+
+  // Status-class counter.
+  app.use('*', async (c, next) => {
+    await next();
+    metrics.requests.inc(1, { code: `${Math.floor(c.res.status / 100)}xx` });
+  });
+
+  // Dot segments (`..`, `.`, `%2e`) are refused before URL normalisation can hide them.
+  app.use('*', async (c, next) => {
+    if (DOT_SEGMENT.test(rawPath(c))) return problemResponse(400, 'bad-path', 'the request path must not contain "." or ".." segments', 'path');
+    await next();
+  });
+
+  // CORS on reads: every GET (and its preflight) answers Access-Control-Allow-Origin: *.
+  const corsReads = cors({ origin: '*', allowMethods: ['GET', 'HEAD'], maxAge: 86400, exposeHeaders: ['Content-Length', 'Content-Type', 'Cache-Control'] });
+  app.use('*', async (c, next) => {
+    const m = c.req.method;
+    if (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return corsReads(c, next);
+    await next();
+  });
+
+  /** Registers handlers for a path and answers 405 (with Allow) to every other method. */
+  const route = (path: string, handlers: { GET?: (c: Context<Env>) => Response | Promise<Response>; POST?: (c: Context<Env>) => Response | Promise<Response> }) => {
+    const allow: string[] = [];
+    if (handlers.GET) {
+      app.get(path, handlers.GET);
+      allow.push('GET', 'HEAD');
+    }
+    if (handlers.POST) {
+      app.post(path, handlers.POST);
+      allow.push('POST');
+    }
+    const methodNotAllowed: MiddlewareHandler<Env> = (c) =>
+      Promise.resolve(problemResponse(405, 'method-not-allowed', `${c.req.method} is not allowed here; use ${allow.join(', ')}`, undefined, { Allow: allow.join(', ') }));
+    app.all(path, methodNotAllowed);
+  };
+
+  // ---- tlog-tiles read API -------------------------------------------------------------
+
+  route('/checkpoint', {
+    GET: (c) =>
+      c.body(published().note as Uint8Array<ArrayBuffer>, 200, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Cache-Control': CHECKPOINT_CACHE,
+      }),
+  });
+
+  route('/tile/*', {
+    GET: async (c) => {
+      const path = rawPath(c).slice(1);
+      const coord = parseTilePath(path); // MerkleError → 400
+      const size = publishedSize();
+      const width = coord.level === 'entries' ? tileWidthAt(0, coord.index, size) : tileWidthAt(coord.level, coord.index, size);
+      if (width < coord.width) {
+        return problemResponse(404, 'tile-not-found', `${path} is not in the published tree (size ${size})`, 'path');
+      }
+      const bytes = await log.readTile(coord);
+      if (!bytes) return problemResponse(404, 'tile-not-found', `${path} is not in the published tree (size ${size})`, 'path');
+      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+        'Content-Type': 'application/octet-stream',
+        'Cache-Control': coord.width === TILE_WIDTH ? IMMUTABLE : SHORT,
+      });
+    },
+  });
+
+  route('/log/vkey', {
+    GET: (c) => c.body(`${vkey}\n`, 200, { 'Content-Type': 'text/plain; charset=utf-8' }),
+  });
+
+  // ---- submitting records --------------------------------------------------------------
+
+  route('/records', {
+    POST: async (c) => {
+      const wait = c.req.query('wait');
+      if (wait !== undefined && wait !== 'checkpoint') throw new HttpProblem(400, 'bad-parameter', `must be "checkpoint", got ${JSON.stringify(wait.slice(0, 40))}`, 'wait');
+      const type = mediaType(c);
+      if (type !== JSON_CT && !type.endsWith('+json')) {
+        metrics.recordsRejected.inc();
+        throw new HttpProblem(415, 'unsupported-media-type', `Content-Type must be application/json, got ${JSON.stringify(type || 'nothing')}`);
+      }
+      let envelopes: Uint8Array[];
+      let batch = false;
+      try {
+        const body = await readLimited(c.req.raw, maxBody);
+        let text: string;
+        try {
+          text = textDecoder.decode(body);
+        } catch {
+          throw new HttpProblem(400, 'bad-utf8', 'the body is not valid UTF-8', 'body');
+        }
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch (e) {
+          throw new HttpProblem(400, 'malformed-json', `the body is not JSON (${(e as Error).message})`, 'body');
+        }
+        batch = Array.isArray(value);
+        if (batch) {
+          const list = value as unknown[];
+          if (list.length === 0) throw new HttpProblem(400, 'empty-batch', 'an array of envelopes must not be empty', 'body');
+          if (list.length > MAX_BATCH) throw new HttpProblem(400, 'batch-too-large', `at most ${MAX_BATCH} envelopes per request, got ${list.length}`, 'body');
+          envelopes = list.map((e) => canonicalJsonBytes(e));
+        } else {
+          envelopes = [canonicalJsonBytes(value)];
+        }
+      } catch (err) {
+        if (statusOf(err) < 500) metrics.recordsRejected.inc();
+        throw err;
+      }
+
+      const done = metrics.appendSeconds.startTimer();
+      let results: SubmitResult[];
+      try {
+        results = await ledger.submit(envelopes);
+      } catch (err) {
+        if (statusOf(err) === 400) metrics.recordsRejected.inc(envelopes.length);
+        throw err;
+      }
+      done();
+
+      const allDuplicates = results.every((r) => r.duplicate);
+      const status = allDuplicates ? 200 : 201;
+      let extras: Array<Record<string, unknown>> = results.map(() => ({}));
+      if (wait === 'checkpoint') {
+        const maxIndex = Math.max(...results.map((r) => r.index));
+        const signed = await ledger.waitForCheckpoint(maxIndex);
+        const note = noteText(signed);
+        const treeSize = signed.checkpoint.size;
+        extras = await Promise.all(
+          results.map(async (r) => {
+            const proof = await log.inclusionProof(r.index, treeSize);
+            return { checkpoint: note, proof: formatProofFile(r.index, proof, note), inclusionProof: proof.map(b64), treeSize };
+          }),
+        );
+      }
+      if (!batch) {
+        const r = results[0];
+        const body: Record<string, unknown> = { index: r.index, leafHash: r.leafHash };
+        if (r.duplicate) body.duplicate = true;
+        return c.json({ ...body, ...extras[0] }, status);
+      }
+      return c.json({ results: results.map((r, i) => ({ index: r.index, leafHash: r.leafHash, duplicate: r.duplicate, ...extras[i] })) }, status);
+    },
+  });
+
+  // ---- manifests -----------------------------------------------------------------------
+
+  route('/manifests', {
+    POST: async (c) => {
+      const root = c.req.query('root');
+      parseHexHash(root, 'root');
+      const count = parseDecimal(c.req.query('count'), 'count', { min: 1 })!;
+      const type = mediaType(c);
+      if (type !== 'application/octet-stream') {
+        throw new HttpProblem(415, 'unsupported-media-type', `Content-Type must be application/octet-stream, got ${JSON.stringify(type || 'nothing')}`);
+      }
+      const result = await ledger.putManifest(bodyChunks(c.req.raw.body), { root: root!, count });
+      return c.json({ root: result.root, count: result.count }, result.created ? 201 : 200);
+    },
+  });
+
+  route('/manifests/:root', {
+    GET: async (c) => {
+      const root = param(c, 'root');
+      parseHexHash(root, 'root');
+      const info = await ledger.getManifest(root);
+      if (!info) return problemResponse(404, 'unknown-manifest', `no manifest with root ${root} is stored`, 'root');
+      return c.json({ root: info.root, count: info.count, useIndexes: info.useIndexes });
+    },
+  });
+
+  route('/manifests/:root/items/:position', {
+    GET: async (c) => {
+      const root = param(c, 'root');
+      parseHexHash(root, 'root');
+      const position = parseDecimal(param(c, 'position'), 'position')!;
+      const info = await ledger.manifestItem(root, position);
+      if (!info) return problemResponse(404, 'unknown-manifest-item', `no item ${position} in a stored manifest with root ${root}`, 'position');
+      return c.json({ position: info.position, item: info.item, decoded: info.decoded, proof: info.proof, count: info.count, root: info.root });
+    },
+  });
+
+  // ---- proofs --------------------------------------------------------------------------
+
+  route('/proof/inclusion', {
+    GET: async (c) => {
+      const treeSize = publishedSize();
+      const size = parseDecimal(c.req.query('size'), 'size', { required: false }) ?? treeSize;
+      if (size > treeSize) throw new HttpProblem(400, 'bad-size', `must be at most the published tree size ${treeSize}, got ${size}`, 'size');
+      const leafHashText = c.req.query('leafHash');
+      const indexText = c.req.query('index');
+      let index: number;
+      let leafHash: Hash;
+      if (leafHashText !== undefined) {
+        if (indexText !== undefined) throw new HttpProblem(400, 'bad-parameter', 'give index or leafHash, not both', 'leafHash');
+        leafHash = parseHexHash(leafHashText, 'leafHash');
+        const found = await log.findByLeafHash(leafHash);
+        if (found === undefined) return problemResponse(404, 'unknown-leaf', `no entry with leaf hash ${leafHashText} is in the log`, 'leafHash');
+        if (found >= size) return problemResponse(404, 'not-integrated', `entry ${found} is not in the tree of size ${size} yet`, 'leafHash');
+        index = found;
+      } else {
+        index = parseDecimal(indexText, 'index')!;
+        if (index >= size) throw new HttpProblem(400, 'bad-index', `must be below the tree size ${size}, got ${index}`, 'index');
+        [leafHash] = await log.leafHashes(index, 1);
+      }
+      const proof = await log.inclusionProof(index, size);
+      return c.json({ index, size, leafHash: hex(leafHash), proof: proof.map(b64) });
+    },
+  });
+
+  route('/proof/consistency', {
+    GET: async (c) => {
+      const treeSize = publishedSize();
+      const from = parseDecimal(c.req.query('from'), 'from', { min: 1 })!;
+      const to = parseDecimal(c.req.query('to'), 'to', { required: false }) ?? treeSize;
+      if (to > treeSize) throw new HttpProblem(400, 'bad-size', `must be at most the published tree size ${treeSize}, got ${to}`, 'to');
+      if (from > to) throw new HttpProblem(400, 'bad-size', `must be at most to (${to}), got ${from}`, 'from');
+      const proof = await log.consistencyProof(from, to);
+      return c.json({ from, to, proof: proof.map(b64) });
+    },
+  });
+
+  route('/entries/:index', {
+    GET: async (c) => {
+      const index = parseDecimal(param(c, 'index'), 'index')!;
+      const size = publishedSize();
+      if (index >= size) return problemResponse(404, 'unknown-entry', `entry ${index} is not in the published tree (size ${size})`, 'index');
+      const [entry] = await log.readEntries(index, 1);
+      let record: unknown = null;
+      try {
+        record = parseRecord(entry, { verify: nodeEd25519Verify }).payload;
+      } catch (err) {
+        if (!isLedgerError(err)) throw err;
+      }
+      return c.json({ index, leafHash: hex(nodeHasher.hashLeaf(entry)), entry: b64(entry), record });
+    },
+  });
+
+  // ---- queries -------------------------------------------------------------------------
+
+  route('/works/similar', {
+    GET: async (c) => {
+      const id = checkWorkId(c.req.query('id') ?? '', 'id');
+      if (id.startsWith('sha256:')) throw new HttpProblem(400, 'bad-work-id', 'must be a perceptual identifier (phash:, pdq: or tcode:)', 'id');
+      const max = parseDecimal(c.req.query('max'), 'max', { required: false });
+      const similar = (ledger as Ledger & { similarWorks?: (id: string, max?: number) => Promise<unknown[]> }).similarWorks;
+      if (typeof similar !== 'function') throw new HttpProblem(404, 'not-supported', 'this ledger has no similarity index');
+      const matches = await similar.call(ledger, id, max);
+      return c.json({ matches });
+    },
+  });
+
+  route('/works/:id/uses', {
+    GET: async (c) => {
+      const work = checkWorkId(param(c, 'id'));
+      const uses = await ledger.usesOfWork(work);
+      const checkpoint = uses[0]?.bundle.checkpoint ?? noteText(published());
+      return c.json({ work, checkpoint, uses });
+    },
+  });
+
+  route('/works/:id/consents', {
+    GET: async (c) => {
+      const work = checkWorkId(param(c, 'id'));
+      const consents = await ledger.consentsOfWork(work);
+      return c.json({ work, consents });
+    },
+  });
+
+  route('/creators/:key/uses', {
+    GET: async (c) => {
+      const creator = checkKeyRef(param(c, 'key'), 'creator');
+      const { works, uses } = await ledger.usesOfCreator(creator);
+      return c.json({ creator, works, uses });
+    },
+  });
+
+  route('/models/:builder/:model', {
+    GET: async (c) => {
+      const builder = checkKeyRef(param(c, 'builder'), 'builder');
+      const spec = param(c, 'model');
+      const at = spec.lastIndexOf('@');
+      if (at <= 0 || at === spec.length - 1) throw new HttpProblem(400, 'bad-model', `must be <name>@<version>, got ${JSON.stringify(spec.slice(0, 80))}`, 'model');
+      const name = spec.slice(0, at);
+      const version = spec.slice(at + 1);
+      const model = await ledger.model(builder, name, version);
+      if (model === undefined) return problemResponse(404, 'unknown-model', `no model ${name}@${version} of ${builder} is in the log`, 'model');
+      return c.json(model as object);
+    },
+  });
+
+  // ---- notifications -------------------------------------------------------------------
+
+  route('/events', {
+    GET: eventsHandler({ ledger, keepaliveMs: opts.keepaliveMs ?? 15_000, shutdown: opts.shutdown, checkKeyRef, checkWorkId }),
+  });
+
+  // ---- operations ----------------------------------------------------------------------
+
+  route('/healthz', {
+    GET: (c) =>
+      c.json(
+        { status: opts.shutdown?.aborted ? 'stopping' : 'ok', treeSize: publishedSize(), sequenced: log.sequencedSize, indexed: ledger.indexedSize },
+        opts.shutdown?.aborted ? 503 : 200,
+        { 'Cache-Control': 'no-store' },
+      ),
+  });
+
+  route('/metrics', {
+    GET: (c) => c.body(metrics.registry.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }),
+  });
+
+  route('/openapi.json', {
+    GET: (c) => c.json(openapiDocument),
+  });
+
+  return app;
+}

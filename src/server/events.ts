@@ -1,0 +1,117 @@
+/**
+ * `GET /events` — Server-Sent Events of new uses (spec/api.md, Notifications).
+ *
+ *   id: <useIndex>.<position>
+ *   event: use
+ *   data: <Use as JSON>
+ *
+ * With `Last-Event-ID` the stream first replays every later use from the index (log order),
+ * then goes live. Live uses are buffered from before the replay starts and deduplicated by
+ * their (useIndex, position) key, so nothing falls between replay and live. `: keepalive`
+ * comment lines keep proxies from closing an idle stream.
+ */
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Ledger, UseReport } from '../ledger/types.js';
+import { HttpProblem } from './problem.js';
+
+interface EventsOptions {
+  ledger: Ledger;
+  keepaliveMs: number;
+  shutdown?: AbortSignal;
+  checkKeyRef: (key: string, field: string) => string;
+  checkWorkId: (id: string, field: string) => string;
+}
+
+type Position = { useIndex: number; position: number };
+
+const after = (a: Position, b: Position | null) => b === null || a.useIndex > b.useIndex || (a.useIndex === b.useIndex && a.position > b.position);
+
+export function parseEventId(id: string): Position {
+  const m = /^(0|[1-9][0-9]{0,15})\.(0|[1-9][0-9]{0,15})$/.exec(id.trim());
+  if (!m || !Number.isSafeInteger(Number(m[1])) || !Number.isSafeInteger(Number(m[2]))) {
+    throw new HttpProblem(400, 'bad-event-id', `Last-Event-ID must be <useIndex>.<position>, got ${JSON.stringify(id.slice(0, 40))}`, 'Last-Event-ID');
+  }
+  return { useIndex: Number(m[1]), position: Number(m[2]) };
+}
+
+function workIdsOf(use: UseReport): string[] {
+  const ids: string[] = [];
+  const w = (use.item as { work?: unknown }).work;
+  if (Array.isArray(w)) for (const id of w) if (typeof id === 'string') ids.push(id);
+  if (use.bundle?.work) ids.push(use.bundle.work);
+  return ids;
+}
+
+export function eventsHandler(opts: EventsOptions) {
+  const { ledger } = opts;
+  return async (c: Context) => {
+    const creators = c.req.queries('creator') ?? [];
+    const works = (c.req.queries('work') ?? []).map((w, i) => opts.checkWorkId(w, `work[${i}]`));
+    if (creators.length > 1) throw new HttpProblem(400, 'bad-parameter', 'give at most one creator per stream', 'creator');
+    const creator = creators.length === 1 ? opts.checkKeyRef(creators[0], 'creator') : undefined;
+    if (creator === undefined && works.length === 0) throw new HttpProblem(400, 'missing-parameter', 'give ?creator=<key> or ?work=<id>', 'creator');
+    const lastEventId = c.req.header('last-event-id');
+    const resumeFrom = lastEventId !== undefined && lastEventId.trim() !== '' ? parseEventId(lastEventId) : null;
+    const filter: { creator?: string; works?: string[] } = {};
+    if (creator !== undefined) filter.creator = creator;
+    if (works.length > 0) filter.works = works;
+    const workSet = new Set(works);
+    const matches = (use: UseReport, claimants: string[]) =>
+      (creator !== undefined && claimants.includes(creator)) || (workSet.size > 0 && workIdsOf(use).some((id) => workSet.has(id)));
+
+    return streamSSE(c, async (stream) => {
+      const queue: UseReport[] = [];
+      let wake: (() => void) | null = null;
+      let closed = false;
+      const poke = () => {
+        const w = wake;
+        wake = null;
+        w?.();
+      };
+      const stop = () => {
+        closed = true;
+        poke();
+      };
+      // Subscribe before the replay so that nothing published meanwhile is missed.
+      const unsubscribe = ledger.onUse((use, claimants) => {
+        if (!matches(use, claimants)) return;
+        queue.push(use);
+        poke();
+      });
+      stream.onAbort(stop);
+      opts.shutdown?.addEventListener('abort', stop, { once: true });
+      if (opts.shutdown?.aborted) closed = true;
+      const keepalive = setInterval(() => {
+        if (!closed) void stream.write(': keepalive\n\n');
+      }, opts.keepaliveMs);
+      let last: Position | null = resumeFrom;
+      const send = async (use: UseReport) => {
+        if (!after(use, last)) return;
+        last = { useIndex: use.useIndex, position: use.position };
+        await stream.writeSSE({ id: `${use.useIndex}.${use.position}`, event: 'use', data: JSON.stringify(use) });
+      };
+      try {
+        // Flushes the response head so clients see the stream open at once.
+        await stream.write(': ok\n\n');
+        if (resumeFrom) {
+          for (const use of await ledger.usesSince(filter, resumeFrom)) {
+            if (closed) break;
+            await send(use);
+          }
+        }
+        while (!closed) {
+          while (queue.length > 0 && !closed) await send(queue.shift()!);
+          if (closed) break;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+        }
+      } finally {
+        clearInterval(keepalive);
+        unsubscribe();
+        opts.shutdown?.removeEventListener('abort', stop);
+      }
+    });
+  };
+}

@@ -1,0 +1,364 @@
+/**
+ * The OpenAPI 3.1 description of the HTTP API, served at GET /openapi.json. Written by hand
+ * from spec/api.md (the prose is the contract; this is its machine-readable index).
+ */
+
+const problem = { $ref: '#/components/responses/Problem' };
+const hexHash = { type: 'string', pattern: '^[0-9a-f]{64}$' };
+const b64Hash = { type: 'string', contentEncoding: 'base64', description: 'standard padded base64 of a 32-byte hash' };
+const proofList = { type: 'array', items: b64Hash };
+const uint = { type: 'integer', minimum: 0, maximum: 9007199254740991 };
+
+const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
+const query = (name: string, schema: object, required = false, description?: string) => ({ name, in: 'query', required, schema, ...(description ? { description } : {}) });
+const pathParam = (name: string, schema: object, description?: string) => ({ name, in: 'path', required: true, schema, ...(description ? { description } : {}) });
+const tileResponses = {
+  '200': {
+    description: 'Tile bytes. Full tiles: `Cache-Control: public, max-age=31536000, immutable`; partial tiles: `max-age=1`.',
+    content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  },
+  '400': problem,
+  '404': problem,
+};
+
+export const openapiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Provenance Ledger',
+    version: '0.1.0',
+    description:
+      'A transparency log for consent to, and use of, creative works in AI training. tlog-tiles read API, record submission, manifests, proofs, creator/builder queries with offline-verifiable proof bundles, and Server-Sent Events. Errors are RFC 9457 problem documents.',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+  },
+  servers: [{ url: 'http://127.0.0.1:8080' }],
+  paths: {
+    '/checkpoint': {
+      get: {
+        summary: 'The latest published signed checkpoint (C2SP signed note)',
+        tags: ['tlog-tiles'],
+        responses: { '200': { description: 'Signed checkpoint; `Cache-Control: no-cache, max-age=1`', content: { 'text/plain; charset=utf-8': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/tile/{L}/{N}': {
+      get: {
+        summary: 'Hash tile (level L, index N); append `.p/<W>` to N for a partial tile of width W',
+        tags: ['tlog-tiles'],
+        parameters: [
+          pathParam('L', { type: 'integer', minimum: 0, maximum: 6 }, 'tile level, decimal without leading zeros'),
+          pathParam('N', { type: 'string', pattern: '^(x[0-9]{3}/)*[0-9]{3}(\\.p/[1-9][0-9]*)?$' }, 'tile index in 3-digit groups (`x001/234`), optionally `.p/<W>`'),
+        ],
+        responses: tileResponses,
+      },
+    },
+    '/tile/entries/{N}': {
+      get: {
+        summary: 'Entry bundle N (u16 big-endian length + bytes per entry); `.p/<W>` for partial bundles',
+        tags: ['tlog-tiles'],
+        parameters: [pathParam('N', { type: 'string', pattern: '^(x[0-9]{3}/)*[0-9]{3}(\\.p/[1-9][0-9]*)?$' })],
+        responses: tileResponses,
+      },
+    },
+    '/log/vkey': {
+      get: {
+        summary: "The log's verifier key (`<name>+<key ID>+<base64 key>`)",
+        tags: ['tlog-tiles'],
+        responses: { '200': { description: 'Verifier key string', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/records': {
+      post: {
+        summary: 'Submit one DSSE envelope or an array of up to 1,000 (all-or-nothing)',
+        tags: ['records'],
+        parameters: [query('wait', { type: 'string', enum: ['checkpoint'] }, false, 'answer once the records are in a published checkpoint, with proofs')],
+        requestBody: {
+          required: true,
+          description: 'At most 1 MiB.',
+          content: {
+            'application/json': {
+              schema: { oneOf: [{ $ref: '#/components/schemas/Envelope' }, { type: 'array', minItems: 1, maxItems: 1000, items: { $ref: '#/components/schemas/Envelope' } }] },
+            },
+          },
+        },
+        responses: {
+          '201': json({ oneOf: [{ $ref: '#/components/schemas/SubmitResult' }, { type: 'object', properties: { results: { type: 'array', items: { $ref: '#/components/schemas/SubmitResult' } } } }] }, 'Created'),
+          '200': json({ oneOf: [{ $ref: '#/components/schemas/SubmitResult' }, { type: 'object', properties: { results: { type: 'array', items: { $ref: '#/components/schemas/SubmitResult' } } } }] }, 'Every record was already in the log'),
+          '400': problem,
+          '413': problem,
+          '415': problem,
+          '503': problem,
+        },
+      },
+    },
+    '/manifests': {
+      post: {
+        summary: 'Upload a manifest (streamed, any size); checked against root and count before it is stored',
+        tags: ['manifests'],
+        parameters: [query('root', hexHash, true), query('count', { ...uint, minimum: 1 }, true)],
+        requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+        responses: {
+          '201': json({ $ref: '#/components/schemas/ManifestRef' }, 'Stored'),
+          '200': json({ $ref: '#/components/schemas/ManifestRef' }, 'Already stored'),
+          '400': problem,
+          '409': problem,
+          '415': problem,
+          '503': problem,
+        },
+      },
+    },
+    '/manifests/{root}': {
+      get: {
+        summary: 'A stored manifest and the training-use records that commit to it',
+        tags: ['manifests'],
+        parameters: [pathParam('root', hexHash)],
+        responses: {
+          '200': json({ type: 'object', properties: { root: hexHash, count: uint, useIndexes: { type: 'array', items: uint } }, required: ['root', 'count', 'useIndexes'] }),
+          '400': problem,
+          '404': problem,
+        },
+      },
+    },
+    '/manifests/{root}/items/{position}': {
+      get: {
+        summary: 'One manifest item with its RFC 6962 inclusion proof in the manifest tree',
+        tags: ['manifests'],
+        parameters: [pathParam('root', hexHash), pathParam('position', uint)],
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: { position: uint, item: { type: 'string', contentEncoding: 'base64' }, decoded: { type: 'object' }, proof: proofList, count: uint, root: hexHash },
+            required: ['position', 'item', 'decoded', 'proof', 'count', 'root'],
+          }),
+          '400': problem,
+          '404': problem,
+        },
+      },
+    },
+    '/proof/inclusion': {
+      get: {
+        summary: 'RFC 6962 inclusion proof, by index (and size) or by leaf hash',
+        tags: ['proofs'],
+        parameters: [query('index', uint), query('leafHash', hexHash), query('size', uint, false, 'default: the published checkpoint size')],
+        responses: {
+          '200': json({ type: 'object', properties: { index: uint, size: uint, leafHash: hexHash, proof: proofList }, required: ['index', 'size', 'leafHash', 'proof'] }),
+          '400': problem,
+          '404': problem,
+        },
+      },
+    },
+    '/proof/consistency': {
+      get: {
+        summary: 'RFC 6962 consistency proof between two tree sizes',
+        tags: ['proofs'],
+        parameters: [query('from', { ...uint, minimum: 1 }, true), query('to', uint, false, 'default: the published checkpoint size')],
+        responses: {
+          '200': json({ type: 'object', properties: { from: uint, to: uint, proof: proofList }, required: ['from', 'to', 'proof'] }),
+          '400': problem,
+        },
+      },
+    },
+    '/entries/{index}': {
+      get: {
+        summary: 'One log entry and its decoded record payload (null if the entry is not a record)',
+        tags: ['proofs'],
+        parameters: [pathParam('index', uint)],
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: { index: uint, leafHash: hexHash, entry: { type: 'string', contentEncoding: 'base64' }, record: { type: ['object', 'null'] } },
+            required: ['index', 'leafHash', 'entry', 'record'],
+          }),
+          '400': problem,
+          '404': problem,
+        },
+      },
+    },
+    '/works/{id}/uses': {
+      get: {
+        summary: 'Every declared use of a work, each with a proof bundle',
+        tags: ['queries'],
+        parameters: [pathParam('id', { $ref: '#/components/schemas/WorkId' })],
+        responses: {
+          '200': json({ type: 'object', properties: { work: { $ref: '#/components/schemas/WorkId' }, checkpoint: { type: 'string' }, uses: { type: 'array', items: { $ref: '#/components/schemas/Use' } } } }),
+          '400': problem,
+        },
+      },
+    },
+    '/works/{id}/consents': {
+      get: {
+        summary: 'Consent records naming a work, with their status now',
+        tags: ['queries'],
+        parameters: [pathParam('id', { $ref: '#/components/schemas/WorkId' })],
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: {
+              work: { $ref: '#/components/schemas/WorkId' },
+              consents: {
+                type: 'array',
+                items: { type: 'object', properties: { index: uint, author: { $ref: '#/components/schemas/KeyRef' }, record: { type: 'object' }, status: { type: 'string', enum: ['active', 'revoked', 'superseded', 'expired'] } } },
+              },
+            },
+          }),
+          '400': problem,
+        },
+      },
+    },
+    '/works/similar': {
+      get: {
+        summary: 'Works whose perceptual identifier is within a Hamming distance',
+        tags: ['queries'],
+        parameters: [query('id', { $ref: '#/components/schemas/WorkId' }, true, 'a phash:, pdq: or tcode: identifier'), query('max', uint, false, 'largest distance')],
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: { matches: { type: 'array', items: { type: 'object', properties: { work: { $ref: '#/components/schemas/WorkId' }, distance: uint, consents: uint, uses: uint } } } },
+          }),
+          '400': problem,
+        },
+      },
+    },
+    '/creators/{key}/uses': {
+      get: {
+        summary: 'Uses of every work the creator has granted or claimed',
+        tags: ['queries'],
+        parameters: [pathParam('key', { $ref: '#/components/schemas/KeyRef' })],
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: {
+              creator: { $ref: '#/components/schemas/KeyRef' },
+              works: { type: 'array', items: { $ref: '#/components/schemas/WorkId' } },
+              uses: { type: 'array', items: { $ref: '#/components/schemas/Use' } },
+            },
+          }),
+          '400': problem,
+        },
+      },
+    },
+    '/models/{builder}/{model}': {
+      get: {
+        summary: "A model's declared uses, lineage and retirement",
+        tags: ['queries'],
+        parameters: [pathParam('builder', { $ref: '#/components/schemas/KeyRef' }), pathParam('model', { type: 'string', pattern: '^[^@]+@[^@]+$' }, '<name>@<version>')],
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: {
+              model: { type: 'object' },
+              uses: { type: 'array', items: { type: 'object', properties: { index: uint, items: uint, manifest: { type: ['object', 'null'] } } } },
+              parents: { type: 'array' },
+              children: { type: 'array' },
+              retired: { type: ['object', 'null'], properties: { index: uint, time: { type: 'string' } } },
+            },
+          }),
+          '400': problem,
+          '404': problem,
+        },
+      },
+    },
+    '/events': {
+      get: {
+        summary: 'Server-Sent Events: each new use of the creator’s (or the given) works once it is in a published checkpoint',
+        description: 'Events: `id: <useIndex>.<position>`, `event: use`, `data: <Use JSON>`. Reconnect with `Last-Event-ID` to receive every later use first. `: keepalive` every 15 s.',
+        tags: ['notifications'],
+        parameters: [
+          query('creator', { $ref: '#/components/schemas/KeyRef' }),
+          { name: 'work', in: 'query', required: false, schema: { type: 'array', items: { $ref: '#/components/schemas/WorkId' } }, style: 'form', explode: true },
+          { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' } },
+        ],
+        responses: { '200': { description: 'Event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '400': problem },
+      },
+    },
+    '/healthz': {
+      get: {
+        summary: 'Liveness and progress',
+        tags: ['operations'],
+        responses: {
+          '200': json({ type: 'object', properties: { status: { const: 'ok' }, treeSize: uint, sequenced: uint, indexed: uint }, required: ['status', 'treeSize', 'sequenced', 'indexed'] }),
+          '503': json({ type: 'object' }, 'Shutting down'),
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics (pvl_log_entries, pvl_tree_size, pvl_indexed_entries, pvl_append_seconds, pvl_records_rejected_total, pvl_http_requests_total, …)',
+        tags: ['operations'],
+        responses: { '200': { description: 'Prometheus text format 0.0.4', content: { 'text/plain; version=0.0.4': { schema: { type: 'string' } } } } },
+      },
+    },
+    '/openapi.json': {
+      get: { summary: 'This document', tags: ['operations'], responses: { '200': json({ type: 'object' }) } },
+    },
+  },
+  components: {
+    schemas: {
+      KeyRef: { type: 'string', pattern: '^ed25519:[0-9a-f]{64}$' },
+      WorkId: { type: 'string', pattern: '^(sha256:[0-9a-f]{64}|phash:[0-9a-f]{16}|pdq:[0-9a-f]{64}|tcode:[0-9a-f]{16})$' },
+      Envelope: {
+        type: 'object',
+        description: 'DSSE envelope (spec/records.md)',
+        properties: {
+          payloadType: { const: 'application/vnd.provenance-ledger.record+json' },
+          payload: { type: 'string', contentEncoding: 'base64' },
+          signatures: { type: 'array', minItems: 1, maxItems: 1, items: { type: 'object', properties: { keyid: { $ref: '#/components/schemas/KeyRef' }, sig: { type: 'string' } } } },
+        },
+        required: ['payloadType', 'payload', 'signatures'],
+      },
+      SubmitResult: {
+        type: 'object',
+        properties: {
+          index: uint,
+          leafHash: hexHash,
+          duplicate: { type: 'boolean' },
+          checkpoint: { type: 'string', description: 'with ?wait=checkpoint: the signed checkpoint' },
+          proof: { type: 'string', description: 'with ?wait=checkpoint: C2SP tlog-proof file' },
+          inclusionProof: proofList,
+          treeSize: uint,
+        },
+        required: ['index', 'leafHash'],
+      },
+      ManifestRef: { type: 'object', properties: { root: hexHash, count: uint }, required: ['root', 'count'] },
+      Verdict: { type: 'object', properties: { verdict: { type: 'string' }, consentIndex: uint, reason: { type: 'string' }, distance: uint }, required: ['verdict', 'reason'] },
+      Model: { type: 'object', properties: { builder: { $ref: '#/components/schemas/KeyRef' }, name: { type: 'string' }, version: { type: 'string' } } },
+      ProofBundle: {
+        type: 'object',
+        description: 'spec/bundles.md',
+        properties: {
+          type: { const: 'pvl.proof-bundle/v1' },
+          origin: { type: 'string' },
+          checkpoint: { type: 'string' },
+          log: { type: 'object', properties: { index: uint, entry: { type: 'string', contentEncoding: 'base64' }, inclusionProof: proofList } },
+          manifest: {
+            type: ['object', 'null'],
+            properties: { root: hexHash, count: uint, position: uint, item: { type: 'string', contentEncoding: 'base64' }, proof: proofList },
+          },
+          work: { $ref: '#/components/schemas/WorkId' },
+          verdict: { $ref: '#/components/schemas/Verdict' },
+        },
+        required: ['type', 'origin', 'checkpoint', 'log', 'manifest', 'work', 'verdict'],
+      },
+      Use: {
+        type: 'object',
+        properties: {
+          useIndex: uint,
+          position: uint,
+          model: { $ref: '#/components/schemas/Model' },
+          via: { type: ['object', 'null'], properties: { lineageIndex: uint, model: { $ref: '#/components/schemas/Model' } } },
+          item: { type: 'object' },
+          verdict: { $ref: '#/components/schemas/Verdict' },
+          bundle: { $ref: '#/components/schemas/ProofBundle' },
+        },
+        required: ['useIndex', 'position', 'model', 'via', 'item', 'verdict', 'bundle'],
+      },
+      Problem: {
+        type: 'object',
+        description: 'RFC 9457 problem document',
+        properties: { type: { type: 'string', format: 'uri' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, field: { type: 'string' }, code: { type: 'string' } },
+        required: ['type', 'title', 'status', 'detail', 'code'],
+      },
+    },
+    responses: {
+      Problem: { description: 'RFC 9457 problem document', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+    },
+  },
+} as const;
