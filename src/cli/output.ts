@@ -87,7 +87,7 @@ export class Progress {
 
   done(done: number): void {
     if (process.stderr.isTTY) process.stderr.write(`\r${this.describe(done)}\x1b[K\n`);
-    else process.stderr.write(`${this.describe(done)}\n`);
+    else if (!this.total || this.lastDecile < 10) process.stderr.write(`${this.describe(done)}\n`); // 100% already printed otherwise
   }
 
   private describe(done: number): string {

@@ -1,0 +1,148 @@
+/**
+ * The load generator for bench/server.ts, run as its own process so that the server is measured
+ * over loopback as a client would see it: `node dist/bench/_load.js <mode> <url> <json options>`.
+ * Prints one JSON object with its figures.
+ *
+ *  submit — pre-signs consent grants (64 creators, distinct works), then POSTs batches with
+ *           ?wait=checkpoint from many connections: records/s and submit→checkpoint latency.
+ *  tiles  — GETs random full level-0 tiles: requests/s.
+ *  uses   — declares training uses of some granted works, then GETs creators' uses (with proof
+ *           bundles): latency percentiles.
+ */
+import { Agent, request } from 'undici';
+import { formatTilePath } from '../src/merkle/index.js';
+import { nodeEd25519Verify } from '../src/platform/node-signer.js';
+import { type TrainingUseRecord, signRecord } from '../src/records/index.js';
+import { grantEntry, makeAuthors, workOf as workLabel } from './_records.js';
+import { percentile, secondsSince } from './harness.js';
+
+const [mode, url, optionsJson] = process.argv.slice(2);
+const options = JSON.parse(optionsJson ?? '{}') as { seconds?: number; connections?: number; batch?: number; treeSize?: number; creators?: number };
+const dispatcher = new Agent({ connections: 256, pipelining: 1, keepAliveTimeout: 60_000 });
+
+const creators = makeAuthors(options.creators ?? 64);
+const [builder] = makeAuthors(1, 'builder');
+const workOf = (n: number) => workLabel(String(n));
+const grantFor = (n: number) => grantEntry(creators, n);
+
+async function post(path: string, body: string): Promise<{ status: number; json: unknown }> {
+  const res = await request(`${url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
+  const text = await res.body.text();
+  return { status: res.statusCode, json: text ? JSON.parse(text) : null };
+}
+
+async function get(path: string): Promise<number> {
+  const res = await request(`${url}${path}`, { dispatcher });
+  await res.body.arrayBuffer();
+  return res.statusCode;
+}
+
+async function submit(): Promise<Record<string, number>> {
+  const seconds = options.seconds ?? 60;
+  const batch = options.batch ?? 50;
+  const connections = options.connections ?? 48;
+  // Enough pre-signed records for 12,000/s over the whole run: the generator must not be the limit.
+  const total = Math.ceil(12_000 * seconds);
+  const bodies: string[] = [];
+  for (let at = 0; at < total; at += batch) {
+    const entries: string[] = [];
+    for (let n = at; n < Math.min(total, at + batch); n++) entries.push(new TextDecoder().decode(grantFor(n)));
+    bodies.push(`[${entries.join(',')}]`);
+  }
+  const latencies: number[] = [];
+  let accepted = 0;
+  let failed = 0;
+  let next = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline && next < bodies.length) {
+      const body = bodies[next++];
+      const t = performance.now();
+      const res = await post('/records?wait=checkpoint', body);
+      if (res.status === 201 || res.status === 200) {
+        latencies.push(performance.now() - t);
+        accepted += (res.json as { results: unknown[] }).results.length;
+      } else {
+        failed++;
+        if (failed <= 3) process.stderr.write(`submit answered ${res.status}: ${JSON.stringify(res.json).slice(0, 300)}\n`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  const elapsed = secondsSince(start);
+  return { records: accepted, seconds: elapsed, records_per_s: accepted / elapsed, p50_ms_to_checkpoint: percentile(latencies, 50), p99_ms_to_checkpoint: percentile(latencies, 99), failed_requests: failed };
+}
+
+async function tiles(): Promise<Record<string, number>> {
+  const seconds = options.seconds ?? 20;
+  const fullTiles = Math.floor((options.treeSize ?? 1_000_000) / 256);
+  const connections = options.connections ?? 64;
+  const path = (n: number) => `/${formatTilePath({ level: 0, index: n, width: 256 })}`;
+  let done = 0;
+  let bad = 0;
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const status = await get(path(Math.floor(Math.random() * fullTiles)));
+      if (status === 200) done++;
+      else bad++;
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  const elapsed = secondsSince(start);
+  return { requests: done, requests_per_s: done / elapsed, non_200: bad };
+}
+
+async function uses(): Promise<Record<string, number>> {
+  const grants = 2_000;
+  const first = await post('/records?wait=checkpoint', `[${Array.from({ length: grants }, (_, n) => new TextDecoder().decode(grantFor(1e9 + n))).join(',')}]`.replace(/^\[/, '['));
+  if (first.status !== 201 && first.status !== 200) throw new Error(`grants answered ${first.status}: ${JSON.stringify(first.json).slice(0, 300)}`);
+  const grantIndexes = (first.json as { results: Array<{ index: number }> }).results.map((r) => r.index);
+  // 200 training uses of 20 items each over the granted works.
+  const useBodies: string[] = [];
+  for (let u = 0; u < 200; u++) {
+    const items = Array.from({ length: 20 }, (_, i) => {
+      const n = (u * 20 + i) % grants;
+      return { work: [workOf(1e9 + n)], consent: { index: grantIndexes[n] } };
+    });
+    const payload: TrainingUseRecord = {
+      type: 'training-use',
+      v: 1,
+      author: builder.ref,
+      time: '2026-06-01T00:00:00Z',
+      model: { name: 'bench-model', version: `${u}` },
+      purpose: 'generative-training',
+      commercial: false,
+      items: items as TrainingUseRecord['items'],
+    };
+    useBodies.push(new TextDecoder().decode(signRecord(payload, builder.signer, { verify: nodeEd25519Verify })));
+  }
+  const declared = await post('/records?wait=checkpoint', `[${useBodies.join(',')}]`);
+  if (declared.status !== 201 && declared.status !== 200) throw new Error(`uses answered ${declared.status}: ${JSON.stringify(declared.json).slice(0, 300)}`);
+  const latencies: number[] = [];
+  const seconds = options.seconds ?? 15;
+  const deadline = performance.now() + seconds * 1000;
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const creator = creators[Math.floor(Math.random() * creators.length)];
+      const t = performance.now();
+      const status = await get(`/creators/${creator.ref}/uses`);
+      if (status !== 200) throw new Error(`/creators/…/uses answered ${status}`);
+      latencies.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: options.connections ?? 8 }, worker));
+  return { queries: latencies.length, p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99) };
+}
+
+const modes: Record<string, () => Promise<Record<string, number>>> = { submit, tiles, uses };
+const run = modes[mode];
+if (!run) {
+  process.stderr.write(`unknown mode ${mode}\n`);
+  process.exit(2);
+}
+const result = await run();
+process.stdout.write(`${JSON.stringify(result)}\n`);
+await dispatcher.close();

@@ -1,0 +1,36 @@
+/** Valid signed records in bulk for load and crash tests: distinct consent grants by a pool of creators. */
+import { createHash } from 'node:crypto';
+import { nodeEd25519Verify, nodeSigner } from '../src/platform/node-signer.js';
+import { type Signer, generatePrivateKey } from '../src/note/index.js';
+import { type ConsentGrantRecord, type KeyRef, formatKeyRef, signRecord } from '../src/records/index.js';
+
+export interface Author {
+  signer: Signer;
+  ref: KeyRef;
+}
+
+export function makeAuthors(count: number, prefix = 'creator'): Author[] {
+  return Array.from({ length: count }, (_, i) => {
+    const key = generatePrivateKey(`${prefix}-${i}`);
+    return { signer: nodeSigner(key), ref: formatKeyRef(key.publicKey) };
+  });
+}
+
+export const workOf = (label: string) => `sha256:${createHash('sha256').update(`work ${label}`).digest('hex')}` as const;
+
+/** A consent grant for work `label` by one of `authors`; distinct labels give distinct entries. */
+export function grantEntry(authors: Author[], n: number, label = String(n)): Uint8Array {
+  const author = authors[n % authors.length];
+  const payload: ConsentGrantRecord = {
+    type: 'consent-grant',
+    v: 1,
+    author: author.ref,
+    time: '2026-01-01T00:00:00Z',
+    works: [[workOf(label)]] as ConsentGrantRecord['works'],
+    uses: { ai_generative_training: { use: 'allowed' }, ai_training: { use: 'allowed' }, ai_inference: { use: 'notAllowed' }, data_mining: { use: 'allowed' } },
+    commercial: n % 2 === 0,
+    licensees: 'anyone',
+    validFrom: '2025-01-01T00:00:00Z',
+  };
+  return signRecord(payload, author.signer, { verify: nodeEd25519Verify });
+}

@@ -1,0 +1,103 @@
+/**
+ * `pvl audit`: download the whole log via entry bundles, recompute the root, check consistency
+ * with a saved checkpoint, verify every record signature, replay the consent policy and total
+ * the verdicts.
+ */
+import type { Command } from 'commander';
+import { LedgerClient } from '../../client/index.js';
+import { ConsentPolicy, type Verdict } from '../../policy/index.js';
+import { fromBase64, fromHex, parseRecord, verifyManifestItem, type TrainingUseRecord } from '../../records/index.js';
+import { loadCheckpoint, writeFileAtomic } from '../checkpoint-file.js';
+import { readVerifierKey } from '../keys.js';
+import { printJson, printTable, Progress } from '../output.js';
+
+interface AuditOpts {
+  server: string;
+  vkey: string;
+  since?: string;
+  save?: string;
+  manifestItemsMax: number;
+  json?: boolean;
+}
+
+export interface AuditSummary {
+  treeSize: number;
+  records: Record<string, number>;
+  invalidEntries: number;
+  uses: number;
+  itemsJudged: number;
+  manifestItemsSkipped: number;
+  verdicts: Partial<Record<Verdict, number>>;
+  consistentWithSaved: boolean | null;
+}
+
+async function judgeManifestUse(client: LedgerClient, policy: ConsentPolicy, index: number, record: TrainingUseRecord, now: Date, add: (v: Verdict) => void): Promise<void> {
+  const { root, count } = record.manifest!;
+  const rootBytes = fromHex(root)!;
+  for (let position = 0; position < count; position++) {
+    const got = await client.getJson<{ item: string; proof: string[] }>(`/manifests/${root}/items/${position}`);
+    const proof = got.proof.map((h) => fromBase64(h) ?? new Uint8Array());
+    const item = verifyManifestItem(fromBase64(got.item) ?? new Uint8Array(), position, count, proof, rootBytes);
+    add(policy.judgeItem(index, item, { now }).verdict);
+  }
+}
+
+export async function audit(opts: AuditOpts): Promise<AuditSummary> {
+  const client = new LedgerClient(opts.server, { verifier: await readVerifierKey(opts.vkey) });
+  const latest = await client.checkpoint();
+  let consistentWithSaved: boolean | null = null;
+  if (opts.since) {
+    await client.checkConsistency((await loadCheckpoint(client, opts.since)).checkpoint, latest.checkpoint);
+    consistentWithSaved = true;
+  }
+  const policy = new ConsentPolicy();
+  const summary: AuditSummary = { treeSize: latest.checkpoint.size, records: {}, invalidEntries: 0, uses: 0, itemsJudged: 0, manifestItemsSkipped: 0, verdicts: {}, consistentWithSaved };
+  const uses: Array<{ index: number; record: TrainingUseRecord }> = [];
+  const progress = new Progress('downloading', latest.checkpoint.size, 'entries');
+  for await (const { index, entry } of client.entries(latest.checkpoint)) {
+    try {
+      const parsed = parseRecord(entry);
+      summary.records[parsed.payload.type] = (summary.records[parsed.payload.type] ?? 0) + 1;
+      policy.apply(index, parsed);
+      if (parsed.payload.type === 'training-use') uses.push({ index, record: parsed.payload });
+    } catch {
+      summary.invalidEntries++;
+    }
+    progress.update(index + 1);
+  }
+  progress.done(latest.checkpoint.size);
+  // Only now is the root proven: judge.
+  const now = new Date();
+  const add = (v: Verdict) => {
+    summary.verdicts[v] = (summary.verdicts[v] ?? 0) + 1;
+    summary.itemsJudged++;
+  };
+  for (const { index, record } of uses) {
+    summary.uses++;
+    if (record.items) for (const j of policy.judgeUse(index, { now })) add(j.verdict);
+    else if (record.manifest!.count <= opts.manifestItemsMax) await judgeManifestUse(client, policy, index, record, now, add);
+    else summary.manifestItemsSkipped += record.manifest!.count;
+  }
+  if (opts.save) await writeFileAtomic(opts.save, latest.note);
+  return summary;
+}
+
+export function registerAudit(program: Command): void {
+  program
+    .command('audit')
+    .description('download and verify the whole log, replay the consent policy, total the verdicts')
+    .requiredOption('--server <url>', 'ledger server URL')
+    .requiredOption('--vkey <vkey>', 'log verifier key or file')
+    .option('--since <file>', 'saved checkpoint the log must be consistent with')
+    .option('--save <file>', 'save the audited checkpoint here')
+    .option('--manifest-items-max <n>', 'judge manifest items one by one up to this many per use', (v) => Number(v), 100000)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: AuditOpts) => {
+      const s = await audit(opts);
+      if (opts.json) return printJson(s);
+      console.log(`log of ${s.treeSize} entries: root recomputed and matches the signed checkpoint${s.consistentWithSaved ? '; consistent with the saved checkpoint' : ''}`);
+      console.log(`records: ${Object.entries(s.records).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; invalid entries: ${s.invalidEntries}`);
+      printTable(['verdict', 'items'], Object.entries(s.verdicts).map(([k, v]) => [k, v as number]));
+      if (s.manifestItemsSkipped) console.log(`${s.manifestItemsSkipped} manifest items not judged (over --manifest-items-max)`);
+    });
+}

@@ -1,0 +1,169 @@
+/**
+ * LedgerClient: talks to a ledger server (spec/api.md) and returns only data it has verified
+ * against a signed checkpoint. Browser-safe: global fetch only, nothing from `node:`.
+ */
+import { LedgerError } from '../errors.js';
+import { decodeBundle } from '../log/bundle.js';
+import { CompactRange, defaultHasher, equalHashes, formatTilePath, TILE_WIDTH, verifyConsistency, verifyInclusion } from '../merkle/index.js';
+import { openCheckpoint, parseVerifierKey, type Checkpoint, type Verifier } from '../note/index.js';
+import { fromBase64, parseRecord, type ParsedRecord } from '../records/index.js';
+import { verifyBundle, type Verified, type VerifiedUse } from './bundle.js';
+
+export class ClientError extends LedgerError {}
+
+export interface ClientOptions {
+  /** The log's verifier key (string or parsed). */
+  verifier: Verifier | string;
+  fetch?: typeof fetch;
+}
+
+export interface SignedCheckpoint {
+  checkpoint: Checkpoint;
+  note: string;
+}
+
+export interface VerifiedEntry {
+  index: number;
+  entry: Uint8Array;
+  record: ParsedRecord;
+}
+
+function decodeProof(list: unknown, field: string): Uint8Array[] {
+  if (!Array.isArray(list)) throw new ClientError('bad-response', 'must be an array of base64 hashes', field);
+  return list.map((h, i) => {
+    const b = typeof h === 'string' ? fromBase64(h) : undefined;
+    if (!b || b.length !== 32) throw new ClientError('bad-response', 'must be a base64 32-byte hash', `${field}[${i}]`);
+    return b;
+  });
+}
+
+export class LedgerClient {
+  readonly verifier: Verifier;
+  private readonly base: string;
+  private readonly doFetch: typeof fetch;
+
+  constructor(url: string, opts: ClientOptions) {
+    this.base = url.replace(/\/+$/, '');
+    this.verifier = typeof opts.verifier === 'string' ? parseVerifierKey(opts.verifier.trim()) : opts.verifier;
+    this.doFetch = opts.fetch ?? ((...a) => fetch(...a));
+  }
+
+  /** A GET or POST that turns problem documents into one-line ClientErrors. */
+  request(path: string, init?: RequestInit): Promise<Response> {
+    return httpRequest(this.doFetch, this.base, path, init);
+  }
+
+  async getJson<T>(path: string): Promise<T> {
+    return (await (await this.request(path)).json()) as T;
+  }
+
+  /** Opens a checkpoint note with the log key (signature and origin must verify). */
+  openCheckpoint(note: string): SignedCheckpoint {
+    return { checkpoint: openCheckpoint(note, this.verifier).checkpoint, note };
+  }
+
+  /** Fetches the latest checkpoint; its signature must verify. */
+  async checkpoint(): Promise<SignedCheckpoint> {
+    const note = await (await this.request('/checkpoint')).text();
+    return this.openCheckpoint(note);
+  }
+
+  /**
+   * Proves `newer` extends `trusted` (same origin, never shrinks, RFC 9162 consistency proof
+   * from the server). Throws if the log forked or rolled back.
+   */
+  async checkConsistency(trusted: Checkpoint, newer: Checkpoint): Promise<void> {
+    if (newer.size < trusted.size) throw new ClientError('rollback', `checkpoint size ${newer.size} is below the trusted ${trusted.size}`, 'checkpoint');
+    if (trusted.size === 0 || newer.size === trusted.size) {
+      if (newer.size === trusted.size && !equalHashes(newer.rootHash, trusted.rootHash)) {
+        throw new ClientError('fork', `two different roots for size ${newer.size}: the log forked`, 'checkpoint');
+      }
+      return;
+    }
+    const res = await this.getJson<{ proof: unknown }>(`/proof/consistency?from=${trusted.size}&to=${newer.size}`);
+    try {
+      verifyConsistency(defaultHasher, trusted.size, newer.size, decodeProof(res.proof, 'proof'), trusted.rootHash, newer.rootHash);
+    } catch (e) {
+      throw new ClientError('inconsistent', `checkpoint ${newer.size} is not consistent with trusted ${trusted.size}: ${(e as Error).message}`, 'checkpoint');
+    }
+  }
+
+  /** Fetches one entry, proves its inclusion in `at`, and checks its signature. */
+  async entry(index: number, at: Checkpoint): Promise<Verified<VerifiedEntry>> {
+    const got = await this.getJson<{ entry: string }>(`/entries/${index}`);
+    const entry = fromBase64(got.entry);
+    if (!entry) throw new ClientError('bad-response', 'must be base64', 'entry');
+    const proof = await this.getJson<{ proof: unknown }>(`/proof/inclusion?index=${index}&size=${at.size}`);
+    try {
+      verifyInclusion(defaultHasher, index, at.size, defaultHasher.hashLeaf(entry), decodeProof(proof.proof, 'proof'), at.rootHash);
+    } catch (e) {
+      throw new ClientError('not-included', `entry ${index} is not in checkpoint ${at.size}: ${(e as Error).message}`, 'entry');
+    }
+    return { verified: true, checkpoint: at, value: { index, entry, record: parseRecord(entry) } };
+  }
+
+  /** Fetches one entry bundle (full or partial) of the tree of `size` entries. */
+  async entryBundle(n: number, size: number): Promise<Uint8Array[]> {
+    const width = Math.min(TILE_WIDTH, size - n * TILE_WIDTH);
+    const path = '/' + formatTilePath({ level: 'entries', index: n, width });
+    const bytes = new Uint8Array(await (await this.request(path)).arrayBuffer());
+    const entries = decodeBundle(bytes);
+    if (entries.length !== width) throw new ClientError('bad-tile', `entry bundle ${n} has ${entries.length} entries, expected ${width}`, path);
+    return entries;
+  }
+
+  /**
+   * Downloads every entry of the checkpoint's tree via entry bundles, calling `onEntry` in log
+   * order, and checks the recomputed root equals the checkpoint's before returning. Callers must
+   * treat what `onEntry` saw as provisional until this resolves.
+   */
+  async *entries(at: Checkpoint): AsyncGenerator<{ index: number; entry: Uint8Array }, void, void> {
+    const range = new CompactRange(defaultHasher);
+    let index = 0;
+    for (let n = 0; n * TILE_WIDTH < at.size; n++) {
+      for (const entry of await this.entryBundle(n, at.size)) {
+        range.push(defaultHasher.hashLeaf(entry));
+        yield { index: index++, entry };
+      }
+    }
+    const root = at.size === 0 ? defaultHasher.emptyRoot() : range.root();
+    if (!equalHashes(root, at.rootHash)) throw new ClientError('root-mismatch', `entries recompute a different root than checkpoint ${at.size}`, 'tiles');
+  }
+
+  /** Verifies a proof bundle offline (no request is made). */
+  verifyBundle(bundle: unknown): Verified<VerifiedUse> {
+    return verifyBundle(bundle, this.verifier);
+  }
+}
+
+/** One HTTP exchange; network failures and problem documents become one-line ClientErrors. */
+async function httpRequest(doFetch: typeof fetch, base: string, path: string, init?: RequestInit): Promise<Response> {
+  let res: Response;
+  try {
+    res = await doFetch(base + path, init);
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new ClientError('unreachable', `cannot reach ${base}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+  }
+  if (!res.ok) {
+    let detail = res.statusText;
+    try {
+      const problem = (await res.json()) as { detail?: string; title?: string };
+      detail = problem.detail ?? problem.title ?? detail;
+    } catch {
+      /* not a problem document */
+    }
+    throw new ClientError('http-' + res.status, `${init?.method ?? 'GET'} ${path}: ${res.status} ${detail}`);
+  }
+  return res;
+}
+
+/**
+ * The log's verifier key as the server states it (GET /log/vkey). Trust on first use only:
+ * callers that can should pin the key instead.
+ */
+export async function fetchVerifierKey(url: string, doFetch: typeof fetch = (...a) => fetch(...a)): Promise<string> {
+  const text = (await (await httpRequest(doFetch, url.replace(/\/+$/, ''), '/log/vkey')).text()).trim();
+  parseVerifierKey(text); // must at least parse as a key
+  return text;
+}

@@ -1,0 +1,6 @@
+/**
+ * Verifying client of the ledger (spec/api.md, spec/bundles.md). Browser-safe: global fetch only.
+ */
+export { LedgerClient, ClientError, fetchVerifierKey, type ClientOptions, type SignedCheckpoint, type VerifiedEntry } from './client.js';
+export { verifyBundle, parseBundle, verifyEntryInclusion, BundleError, PROOF_BUNDLE_TYPE, type ProofBundle, type Verified, type VerifiedUse } from './bundle.js';
+export { parseTlogProof, verifyTlogProof, TLOG_PROOF_HEADER, type TlogProof } from './tlog-proof.js';
