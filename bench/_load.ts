@@ -97,9 +97,14 @@ async function tiles(): Promise<Record<string, number>> {
 
 async function uses(): Promise<Record<string, number>> {
   const grants = 2_000;
-  const first = await post('/records?wait=checkpoint', `[${Array.from({ length: grants }, (_, n) => new TextDecoder().decode(grantFor(1e9 + n))).join(',')}]`.replace(/^\[/, '['));
-  if (first.status !== 201 && first.status !== 200) throw new Error(`grants answered ${first.status}: ${JSON.stringify(first.json).slice(0, 300)}`);
-  const grantIndexes = (first.json as { results: Array<{ index: number }> }).results.map((r) => r.index);
+  const grantIndexes: number[] = [];
+  // The server takes at most 1 MiB per request: send the grants in batches.
+  for (let at = 0; at < grants; at += 500) {
+    const body = `[${Array.from({ length: Math.min(500, grants - at) }, (_, i) => new TextDecoder().decode(grantFor(1e9 + at + i))).join(',')}]`;
+    const answer = await post('/records?wait=checkpoint', body);
+    if (answer.status !== 201 && answer.status !== 200) throw new Error(`grants answered ${answer.status}: ${JSON.stringify(answer.json).slice(0, 300)}`);
+    grantIndexes.push(...(answer.json as { results: Array<{ index: number }> }).results.map((r) => r.index));
+  }
   // 200 training uses of 20 items each over the granted works.
   const useBodies: string[] = [];
   for (let u = 0; u < 200; u++) {
@@ -119,8 +124,10 @@ async function uses(): Promise<Record<string, number>> {
     };
     useBodies.push(new TextDecoder().decode(signRecord(payload, builder.signer, { verify: nodeEd25519Verify })));
   }
-  const declared = await post('/records?wait=checkpoint', `[${useBodies.join(',')}]`);
-  if (declared.status !== 201 && declared.status !== 200) throw new Error(`uses answered ${declared.status}: ${JSON.stringify(declared.json).slice(0, 300)}`);
+  for (let at = 0; at < useBodies.length; at += 50) {
+    const declared = await post('/records?wait=checkpoint', `[${useBodies.slice(at, at + 50).join(',')}]`);
+    if (declared.status !== 201 && declared.status !== 200) throw new Error(`uses answered ${declared.status}: ${JSON.stringify(declared.json).slice(0, 300)}`);
+  }
   const latencies: number[] = [];
   const seconds = options.seconds ?? 15;
   const deadline = performance.now() + seconds * 1000;

@@ -17,7 +17,7 @@
  * exactly one root.
  */
 import { type Hash, type Hasher, CompactRange, MemoryTree, equalHashes, verifyInclusion } from '../merkle/index.js';
-import { equalBytes, fromHex, toHex } from './encoding.js';
+import { equalBytes, hexInto, toHex } from './encoding.js';
 import { RecordError } from './errors.js';
 import { preview } from './keys.js';
 import type { UseItem } from './schema.js';
@@ -53,9 +53,16 @@ export interface ManifestOptions {
 // ---- items -----------------------------------------------------------------------------
 
 function writeU64(out: Uint8Array, at: number, value: number): void {
-  const view = new DataView(out.buffer, out.byteOffset + at, 8);
-  view.setUint32(0, Math.floor(value / U32));
-  view.setUint32(4, value % U32);
+  const high = Math.floor(value / U32);
+  const low = value >>> 0;
+  out[at] = high >>> 24;
+  out[at + 1] = high >>> 16;
+  out[at + 2] = high >>> 8;
+  out[at + 3] = high;
+  out[at + 4] = low >>> 24;
+  out[at + 5] = low >>> 16;
+  out[at + 6] = low >>> 8;
+  out[at + 7] = low;
 }
 
 /** A u64 that must be a safe integer; undefined otherwise. */
@@ -66,11 +73,12 @@ function readU64(bytes: Uint8Array, at: number): number | undefined {
   return high * U32 + view.getUint32(4);
 }
 
-function putHex(out: Uint8Array, at: number, hex: string, field: string): void {
-  const bytes = fromHex(hex);
-  if (bytes === undefined) throw new RecordError('bad-work-id', `has a bad digest ${preview(hex)}`, field);
-  out.set(bytes, at);
-}
+/** Where an identifier's digest goes in an item, by scheme; undefined for what items cannot hold. */
+const ITEM_SLOTS: Record<string, { at: number; hexLength: number; kind: number } | undefined> = {
+  sha256: { at: SHA256_AT, hexLength: 64, kind: -1 },
+  phash: { at: PERCEPTUAL_AT, hexLength: 16, kind: 1 },
+  tcode: { at: PERCEPTUAL_AT, hexLength: 16, kind: 2 },
+};
 
 /**
  * Writes one item into `out` at `offset`. These checks are written out by hand, not as a zod
@@ -85,20 +93,21 @@ export function encodeManifestItemInto(item: UseItem, out: Uint8Array, offset: n
   out.fill(0, offset, offset + MANIFEST_ITEM_SIZE);
   let flags = 0;
   let sawSha256 = false;
-  work.forEach((id: unknown, i) => {
-    const idField = `${field}.work[${i}]`;
-    if (!isWorkId(id)) throw new RecordError('bad-work-id', `must be a work identifier, got ${preview(id)}`, idField);
-    const scheme = id.slice(0, id.indexOf(':'));
-    if (scheme === 'sha256' && !sawSha256) {
-      sawSha256 = true;
-      putHex(out, offset + SHA256_AT, id.slice(7), idField);
-    } else if ((scheme === 'phash' || scheme === 'tcode') && (flags & PERCEPTUAL_MASK) === 0) {
-      flags |= PERCEPTUAL_KINDS.indexOf(scheme) << PERCEPTUAL_SHIFT;
-      putHex(out, offset + PERCEPTUAL_AT, id.slice(6), idField);
-    } else {
-      throw new RecordError('bad-manifest', `${preview(id)} cannot go in a manifest item (one sha256: plus at most one phash: or tcode:)`, idField);
+  // Hand-written rather than isWorkId's regex: the digest is validated while it is decoded.
+  for (let i = 0; i < work.length; i++) {
+    const id: unknown = work[i];
+    const colon = typeof id === 'string' ? id.indexOf(':') : -1;
+    const slot = colon > 0 ? ITEM_SLOTS[(id as string).slice(0, colon)] : undefined;
+    const well = slot !== undefined && (id as string).length === colon + 1 + slot.hexLength;
+    if (!well || !hexInto(id as string, colon + 1, slot.hexLength, out, offset + slot.at)) {
+      if (isWorkId(id)) throw new RecordError('bad-manifest', `${preview(id)} cannot go in a manifest item (one sha256: plus at most one phash: or tcode:)`, `${field}.work[${i}]`);
+      throw new RecordError('bad-work-id', `must be a work identifier, got ${preview(id)}`, `${field}.work[${i}]`);
     }
-  });
+    const repeated = slot.kind < 0 ? sawSha256 : (flags & PERCEPTUAL_MASK) !== 0;
+    if (repeated) throw new RecordError('bad-manifest', `${preview(id)} cannot go in a manifest item (one sha256: plus at most one phash: or tcode:)`, `${field}.work[${i}]`);
+    if (slot.kind < 0) sawSha256 = true;
+    else flags |= slot.kind << PERCEPTUAL_SHIFT;
+  }
   if (!sawSha256) throw new RecordError('bad-work-id', 'must include the sha256: identifier of the work', `${field}.work`);
   flags |= encodeConsent(item.consent, out, offset, `${field}.consent`);
   out[offset] = flags;
@@ -206,12 +215,25 @@ export async function writeManifest(
   await sink(builder.header);
   let chunk = new Uint8Array(CHUNK_ITEMS * MANIFEST_ITEM_SIZE);
   let filled = 0;
-  for await (const item of items) {
+  /** Places one item; the full chunk to flush, if it filled one. */
+  const place = (item: UseItem): Uint8Array | undefined => {
     builder.addInto(item, chunk, filled * MANIFEST_ITEM_SIZE);
-    if (++filled === CHUNK_ITEMS) {
-      await sink(chunk);
-      chunk = new Uint8Array(CHUNK_ITEMS * MANIFEST_ITEM_SIZE);
-      filled = 0;
+    if (++filled < CHUNK_ITEMS) return undefined;
+    const full = chunk;
+    chunk = new Uint8Array(CHUNK_ITEMS * MANIFEST_ITEM_SIZE);
+    filled = 0;
+    return full;
+  };
+  if (Symbol.iterator in items) {
+    // `for await` over a synchronous source costs a promise per item; await only per chunk.
+    for (const item of items) {
+      const full = place(item);
+      if (full) await sink(full);
+    }
+  } else {
+    for await (const item of items) {
+      const full = place(item);
+      if (full) await sink(full);
     }
   }
   if (filled > 0) await sink(chunk.subarray(0, filled * MANIFEST_ITEM_SIZE));
@@ -303,7 +325,8 @@ export class ManifestParser {
       at += take;
       if (this.pendingLength < MANIFEST_ITEM_SIZE) return;
       this.pendingLength = 0;
-      this.acceptItem(this.pending, 0, onItem);
+      // A copy: `pending` is refilled by this same push, while callers may still hold the item.
+      this.acceptItem(this.pending.slice(), 0, onItem);
     }
     for (; at + MANIFEST_ITEM_SIZE <= chunk.length; at += MANIFEST_ITEM_SIZE) this.acceptItem(chunk, at, onItem);
     if (at < chunk.length) {

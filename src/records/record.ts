@@ -59,6 +59,30 @@ function parseCanonicalJson(bytes: Uint8Array, field: string): unknown {
   return value;
 }
 
+/**
+ * The envelope, checked to be in RFC 8785 form. Once its shape is known, its canonical text is
+ * a fixed template (RFC 8785 serialises strings exactly as JSON.stringify does), which is much
+ * cheaper than the general serialiser; a shape error on a non-canonical entry is reported as
+ * the shape error.
+ */
+function parseEnvelope(entry: Uint8Array): Envelope {
+  const text = decodeUtf8(entry);
+  if (text === undefined) throw new RecordError('bad-utf8', 'is not valid UTF-8', 'entry');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new RecordError('malformed-json', `is not JSON (${(e as Error).message})`, 'entry');
+  }
+  const envelope = parseWith(envelopeSchema, value, '') as Envelope;
+  const { keyid, sig } = envelope.signatures[0];
+  const canonical = `{"payload":${JSON.stringify(envelope.payload)},"payloadType":${JSON.stringify(envelope.payloadType)},"signatures":[{"keyid":${JSON.stringify(keyid)},"sig":${JSON.stringify(sig)}}]}`;
+  if (canonical !== text) {
+    throw new RecordError('non-canonical', `is not in RFC 8785 canonical form (first difference at character ${firstDifference(canonical, text)})`, 'entry');
+  }
+  return envelope;
+}
+
 function firstDifference(a: string, b: string): number {
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
@@ -90,7 +114,7 @@ function decodeSignature(sig: string, field: string): Uint8Array {
 export function parseRecord(entry: Uint8Array, opts: ParseOptions = {}): ParsedRecord {
   if (!(entry instanceof Uint8Array)) throw new RecordError('bad-envelope', `must be bytes, got ${typeof entry}`, 'entry');
   if (entry.length > MAX_ENTRY_SIZE) throw new RecordError('too-large', `is ${entry.length} bytes; a log entry is at most ${MAX_ENTRY_SIZE}`, 'entry');
-  const envelope = parseWith(envelopeSchema, parseCanonicalJson(entry, 'entry'), '') as Envelope;
+  const envelope = parseEnvelope(entry);
   const payloadBytes = fromBase64(envelope.payload);
   if (payloadBytes === undefined) throw new RecordError('bad-base64', 'must be canonical standard base64 (padded, no whitespace)', 'payload');
   const payload = validatePayload(parseCanonicalJson(payloadBytes, 'payload'));

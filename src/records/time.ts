@@ -12,11 +12,18 @@ export const LATEST_TIME_EXCLUSIVE = '2100-01-01T00:00:00Z';
 /** Seconds since the epoch, or undefined if `s` is not a record time (shape, calendar or range). */
 export function recordTimeSeconds(s: string): number | undefined {
   if (!TIME_SHAPE.test(s)) return undefined;
-  const ms = Date.parse(s);
-  // Date.parse rolls 2026-02-30 over to March; the round trip catches impossible dates.
-  if (Number.isNaN(ms) || new Date(ms).toISOString() !== `${s.slice(0, 19)}.000Z`) return undefined;
   if (s < EARLIEST_TIME || s >= LATEST_TIME_EXCLUSIVE) return undefined;
-  return ms / 1000;
+  const [year, month, day, hour, minute, second] = [s.slice(0, 4), s.slice(5, 7), s.slice(8, 10), s.slice(11, 13), s.slice(14, 16), s.slice(17, 19)].map(Number);
+  // Checked field by field (Date.parse would roll 2026-02-30 over to March); this runs for
+  // every time in every record, so it avoids building Date objects and ISO strings.
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second) / 1000;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 export function isRecordTime(s: unknown): s is RecordTime {
