@@ -13,7 +13,7 @@ import type { Ed25519Verify, Signer } from '../note/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
 import { ConsentPolicy } from '../policy/index.js';
-import { type ParsedRecord, RecordError, fromHex, parseRecord, toHex } from '../records/index.js';
+import { type ParsedRecord, type SignatureCheck, RecordError, decodeRecord, fromHex, toHex } from '../records/index.js';
 import type { KeyValueSpace, LogStore } from '../store/index.js';
 import { LedgerError } from '../errors.js';
 import { AdmissionError, LedgerInputError } from './errors.js';
@@ -38,6 +38,11 @@ export interface LedgerOptions {
   extensions?: () => string[];
   /** Where integration rounds hash (the server passes a worker thread); default in-thread. */
   integrator?: Integrator;
+  /**
+   * Checks many record signatures at once (the server passes a worker pool); default: `verify`
+   * on this thread. Must answer as `verify` would, one boolean per check.
+   */
+  verifyBatch?: (checks: SignatureCheck[]) => Promise<boolean[]>;
 }
 
 const READ_PAGE = 1024;
@@ -155,7 +160,12 @@ class LedgerImpl implements Ledger {
 
   private async submitOpen(envelopes: Uint8Array[]): Promise<SubmitResult[]> {
     if (!Array.isArray(envelopes)) throw new LedgerInputError('bad-field', 'must be a list of envelopes', 'records');
-    const records = envelopes.map((entry, i) => withField(i, () => parseRecord(entry, { verify: this.verify })));
+    const decoded = envelopes.map((entry, i) => withField(i, () => decodeRecord(entry)));
+    const checks = decoded.flatMap((d, i) => d.signatures.map((check) => ({ ...check, field: `[${i}].${check.field}` })));
+    const verified = this.opts.verifyBatch ? await this.opts.verifyBatch(checks) : checks.map((c) => safeVerify(this.verify, c));
+    const failed = checks.findIndex((_, i) => !verified[i]);
+    if (failed >= 0) throw new LedgerInputError('bad-signature', checks[failed].problem, checks[failed].field);
+    const records = decoded.map((d) => d.record);
     // Checks and append run one submission at a time, so each sees the log as it will append
     // to it; the append itself is only enqueued here, so concurrent submissions still share
     // one durable write (the log's group commit).
@@ -363,4 +373,12 @@ function withField<T>(i: number, run: () => T): T {
 /** The message without the "field: " prefix LedgerError adds. */
 function bareMessage(e: LedgerError): string {
   return e.field ? e.message.slice(e.field.length + 2) : e.message;
+}
+
+function safeVerify(verify: Ed25519Verify, check: SignatureCheck): boolean {
+  try {
+    return verify(check.publicKey, check.message, check.signature);
+  } catch {
+    return false;
+  }
 }

@@ -105,13 +105,21 @@ function decodeSignature(sig: string, field: string): Uint8Array {
   return bytes;
 }
 
+/** A signature a record depends on, and how to name it if it does not verify. */
+export interface SignatureCheck {
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+  field: string;
+  problem: string;
+}
+
 /**
- * Turns a log entry into a typed, signature-checked record, or throws a RecordError naming the
- * offending field. Checks, in order: size, UTF-8, JSON, canonical form of the entry, envelope
- * shape, payload base64, payload canonical form, payload schema, signer = author, signature,
- * and for a key rotation the old key's endorsement.
+ * Everything parseRecord checks except the Ed25519 equations, which are returned to be checked
+ * elsewhere (the server verifies them in a worker thread, many at a time). The record must not
+ * be trusted until every check verified; failedSignature turns a failure into the error.
  */
-export function parseRecord(entry: Uint8Array, opts: ParseOptions = {}): ParsedRecord {
+export function decodeRecord(entry: Uint8Array): { record: ParsedRecord; signatures: SignatureCheck[] } {
   if (!(entry instanceof Uint8Array)) throw new RecordError('bad-envelope', `must be bytes, got ${typeof entry}`, 'entry');
   if (entry.length > MAX_ENTRY_SIZE) throw new RecordError('too-large', `is ${entry.length} bytes; a log entry is at most ${MAX_ENTRY_SIZE}`, 'entry');
   const envelope = parseEnvelope(entry);
@@ -120,21 +128,46 @@ export function parseRecord(entry: Uint8Array, opts: ParseOptions = {}): ParsedR
   const payload = validatePayload(parseCanonicalJson(payloadBytes, 'payload'));
   const { keyid, sig } = envelope.signatures[0];
   if (keyid !== payload.author) throw new RecordError('bad-signature', `must be the payload author ${payload.author}, got ${keyid}`, 'signatures[0].keyid');
-  const verify = opts.verify ?? nobleEd25519Verify;
-  const signature = decodeSignature(sig, 'signatures[0].sig');
-  if (!safeVerify(verify, parseKeyRef(payload.author), preAuthEncoding(RECORD_PAYLOAD_TYPE, payloadBytes), signature)) {
-    throw new RecordError('bad-signature', `does not verify with the author key ${payload.author}`, 'signatures[0].sig');
+  const signatures: SignatureCheck[] = [
+    {
+      publicKey: parseKeyRef(payload.author),
+      message: preAuthEncoding(RECORD_PAYLOAD_TYPE, payloadBytes),
+      signature: decodeSignature(sig, 'signatures[0].sig'),
+      field: 'signatures[0].sig',
+      problem: `does not verify with the author key ${payload.author}`,
+    },
+  ];
+  if (payload.type === 'creator' && payload.rotation) {
+    const { from, sig: rotationSig } = payload.rotation;
+    signatures.push({
+      publicKey: parseKeyRef(from),
+      message: keyRotationMessage(from, payload.author),
+      signature: decodeSignature(rotationSig, 'payload.rotation.sig'),
+      field: 'payload.rotation.sig',
+      problem: `is not the old key ${from} endorsing the author ${payload.author}`,
+    });
   }
-  if (payload.type === 'creator' && payload.rotation) checkRotation(payload, verify);
-  return { envelope, payload, entryBytes: entry, payloadBytes, author: payload.author };
+  return { record: { envelope, payload, entryBytes: entry, payloadBytes, author: payload.author }, signatures };
 }
 
-function checkRotation(record: CreatorRecord, verify: Ed25519Verify): void {
-  const { from, sig } = record.rotation!;
-  const signature = decodeSignature(sig, 'payload.rotation.sig');
-  if (!safeVerify(verify, parseKeyRef(from), keyRotationMessage(from, record.author), signature)) {
-    throw new RecordError('bad-signature', `is not the old key ${from} endorsing the author ${record.author}`, 'payload.rotation.sig');
+/** The error for a signature check that did not verify. */
+export function failedSignature(check: SignatureCheck): RecordError {
+  return new RecordError('bad-signature', check.problem, check.field);
+}
+
+/**
+ * Turns a log entry into a typed, signature-checked record, or throws a RecordError naming the
+ * offending field. Checks, in order: size, UTF-8, JSON, canonical form of the entry, envelope
+ * shape, payload base64, payload canonical form, payload schema, signer = author, signature,
+ * and for a key rotation the old key's endorsement.
+ */
+export function parseRecord(entry: Uint8Array, opts: ParseOptions = {}): ParsedRecord {
+  const { record, signatures } = decodeRecord(entry);
+  const verify = opts.verify ?? nobleEd25519Verify;
+  for (const check of signatures) {
+    if (!safeVerify(verify, check.publicKey, check.message, check.signature)) throw failedSignature(check);
   }
+  return record;
 }
 
 /**

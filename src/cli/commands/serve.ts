@@ -11,6 +11,7 @@ import { LevelLogStore } from '../../store/index.js';
 import { openLedger } from '../../ledger/index.js';
 import { nodeSigner, nodeEd25519Verify } from '../../platform/node-signer.js';
 import { workerIntegrator } from '../../platform/worker-integrator.js';
+import { verifyPool } from '../../platform/verify-pool.js';
 import { createApp } from '../../server/app.js';
 import { writeSecretFile } from '../keys.js';
 import { UsageError } from '../output.js';
@@ -61,7 +62,8 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     await store.close();
     throw e;
   }
-  const ledger = await openLedger({ store, origin: opts.origin, signer: nodeSigner(key), verify: nodeEd25519Verify, integrator: workerIntegrator() });
+  const signatures = verifyPool();
+  const ledger = await openLedger({ store, origin: opts.origin, signer: nodeSigner(key), verify: nodeEd25519Verify, verifyBatch: (checks) => signatures.verify(checks), integrator: workerIntegrator() });
   const shutdown = new AbortController();
   const app = createApp({ ledger, log: ledger.log, vkey: verifierKeyOf(key), shutdown: shutdown.signal });
   const { server, port: bound } = await listen(app, opts.host, port);
@@ -83,6 +85,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   await closed;
   await ledger.close();
+  await signatures.close();
 }
 
 export function registerServe(program: Command): void {
