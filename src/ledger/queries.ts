@@ -44,10 +44,9 @@ export class LedgerQueries {
     return refs;
   }
 
+  /** Reports in the order of `refs`; built concurrently, so the store's reads overlap. */
   private async reportsFor(refs: Array<UseRef & { work: string }>): Promise<UseReport[]> {
-    const out: UseReport[] = [];
-    for (const ref of refs) out.push(...(await this.reports.reports(ref, ref.work)));
-    return out;
+    return (await Promise.all(refs.map((ref) => this.reports.reports(ref, ref.work)))).flat();
   }
 
   async usesOfWork(workId: string): Promise<UseReport[]> {
@@ -76,8 +75,9 @@ export class LedgerQueries {
   async usesSince(filter: { creator?: string; works?: string[] }, after: UseRef | null): Promise<UseReport[]> {
     const works = filter.works ?? (filter.creator ? this.policy.worksOf(filter.creator as KeyRef) : []);
     const byRef = new Map<string, UseRef & { work: string }>();
-    for (const work of works) {
-      for (const ref of await this.useRefs(work, after)) {
+    const refsByWork = await Promise.all(works.map((work) => this.useRefs(work, after)));
+    for (const [i, work] of works.entries()) {
+      for (const ref of refsByWork[i]) {
         const key = `${ref.useIndex}.${ref.position}`;
         if (!byRef.has(key)) byRef.set(key, { ...ref, work });
       }

@@ -7,6 +7,7 @@ import type { Log } from '../log/index.js';
 import { type ConsentPolicy, type Judgement } from '../policy/index.js';
 import { type UseItem, fromHex, parseModelId, toBase64 } from '../records/index.js';
 import type { ManifestStore } from './manifests.js';
+import { Lru } from '../log/lru.js';
 import type { ProofBundle, UseReport, Verdict } from './types.js';
 
 const utf8 = new TextDecoder();
@@ -25,7 +26,12 @@ function modelOf(id: string): { builder: string; name: string; version: string }
   return { builder: m.builder, name: m.name, version: m.version };
 }
 
+/** Training-use entries are few and asked for again and again: keep them, base64-encoded. */
+const ENTRY_CACHE_SIZE = 4096;
+
 export class ReportBuilder {
+  private readonly entries = new Lru<number, string>(ENTRY_CACHE_SIZE);
+
   constructor(
     private readonly log: Log,
     private readonly policy: ConsentPolicy,
@@ -81,15 +87,24 @@ export class ReportBuilder {
 
   private async bundleBase(ref: UseRef, manifest: ProofBundle['manifest'], work: string): Promise<Omit<ProofBundle, 'verdict'>> {
     const { checkpoint, note } = this.log.checkpoint;
-    const [entry] = await this.log.readEntries(ref.useIndex, 1);
-    const proof = await this.log.inclusionProof(ref.useIndex, checkpoint.size);
+    const [entry, proof] = await Promise.all([this.entryBase64(ref.useIndex), this.log.inclusionProof(ref.useIndex, checkpoint.size)]);
     return {
       type: 'pvl.proof-bundle/v1',
       origin: checkpoint.origin,
       checkpoint: utf8.decode(note),
-      log: { index: ref.useIndex, entry: toBase64(entry), inclusionProof: proof.map(toBase64) },
+      log: { index: ref.useIndex, entry, inclusionProof: proof.map(toBase64) },
       manifest,
       work,
     };
+  }
+
+  private async entryBase64(index: number): Promise<string> {
+    let entry = this.entries.get(index);
+    if (entry === undefined) {
+      const [bytes] = await this.log.readEntries(index, 1);
+      entry = toBase64(bytes);
+      this.entries.set(index, entry);
+    }
+    return entry;
   }
 }

@@ -10,7 +10,8 @@ import { registerModel } from './model.js';
 import { registerWatch } from './watch.js';
 import { registerAudit } from './audit.js';
 import { registerServe } from './serve.js';
+import { registerWitness } from './witness.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKeygen, registerWork, registerCreator, registerConsent, registerVerify, registerUse, registerModel, registerWatch, registerAudit, registerServe];
+export const commands: RegisterCommand[] = [registerKeygen, registerWork, registerCreator, registerConsent, registerVerify, registerUse, registerModel, registerWatch, registerAudit, registerServe, registerWitness];

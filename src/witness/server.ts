@@ -1,0 +1,74 @@
+/**
+ * Running a witness on Node: its key file, its LevelDB and the HTTP listener (used by
+ * `pvl witness serve` and by tests that need a real witness process or port).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { type PrivateKey, type Verifier, formatPrivateKey, generatePrivateKey, parsePrivateKey } from '../note/index.js';
+import { nodeHasher } from '../platform/node-hasher.js';
+import { nodeSigner } from '../platform/node-signer.js';
+import { createWitnessApp } from './app.js';
+import { WitnessState } from './state.js';
+import { Witness } from './witness.js';
+
+/** Reads the witness key (C2SP PRIVATE+KEY); creates it with mode 0600 if the file is missing. */
+export async function loadOrCreateWitnessKey(path: string, name: string): Promise<{ key: PrivateKey; created: boolean }> {
+  try {
+    return { key: parsePrivateKey((await readFile(path, 'utf8')).trim()), created: false };
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw e;
+  }
+  const key = generatePrivateKey(name);
+  await mkdir(dirname(path), { recursive: true });
+  // 'wx': never overwrite a key that appeared meanwhile.
+  await writeFile(path, formatPrivateKey(key.name, key.seed) + '\n', { mode: 0o600, flag: 'wx' });
+  return { key, created: true };
+}
+
+export interface WitnessServerOptions {
+  /** Data directory; the LevelDB is <data>/witness-db. */
+  data: string;
+  key: PrivateKey;
+  logs: Map<string, Verifier[]>;
+  host?: string;
+  /** 0 = any free port. */
+  port?: number;
+  now?: () => number;
+}
+
+export interface RunningWitness {
+  witness: Witness;
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startWitnessServer(opts: WitnessServerOptions): Promise<RunningWitness> {
+  await mkdir(opts.data, { recursive: true });
+  const state = await WitnessState.open(join(opts.data, 'witness-db'));
+  const signer = nodeSigner(opts.key);
+  const witness = new Witness({ key: opts.key, logs: opts.logs, state, hasher: nodeHasher, sign: (m) => signer.sign(m), now: opts.now });
+  const app = createWitnessApp(witness);
+  const host = opts.host ?? '127.0.0.1';
+  let server: ServerType;
+  const port = await new Promise<number>((resolve, reject) => {
+    server = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 0 }, (info) => resolve(info.port));
+    server.once('error', reject);
+  }).catch(async (e) => {
+    await state.close();
+    throw e;
+  });
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    witness,
+    url: `http://${shownHost}:${port}`,
+    port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      await closed;
+      await state.close();
+    },
+  };
+}
