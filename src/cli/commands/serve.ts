@@ -5,22 +5,62 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { serve, type ServerType } from '@hono/node-server';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener, type ServerType } from '@hono/node-server';
+import { type FastReadOptions, withFastReads } from '../../server/fast-reads.js';
 import { formatPrivateKey, generatePrivateKey, parsePrivateKey, verifierKeyOf, type PrivateKey } from '../../note/index.js';
 import { LevelLogStore } from '../../store/index.js';
 import { openLedger } from '../../ledger/index.js';
 import { nodeSigner, nodeEd25519Verify } from '../../platform/node-signer.js';
 import { workerIntegrator } from '../../platform/worker-integrator.js';
 import { verifyPool } from '../../platform/verify-pool.js';
-import { createApp } from '../../server/app.js';
+import { type AppOptions, createApp } from '../../server/app.js';
+import { createServerMetrics } from '../../server/metrics.js';
 import { writeSecretFile } from '../keys.js';
 import { UsageError } from '../output.js';
+import { WitnessPublisher, type WitnessConfig } from '../../witness/publisher.js';
 
 interface ServeOptions {
   data: string;
   host: string;
   port: string;
   origin: string;
+  witness: string[];
+  witnessQuorum?: string;
+  witnessTimeout: string;
+}
+
+/** `--witness NAME=VKEY@URL`: split at the first `=` and at the first `@` after the key. */
+export function parseWitnessFlag(text: string): WitnessConfig {
+  const eq = text.indexOf('=');
+  const at = text.indexOf('@', eq + 1);
+  const [name, vkey, url] = [text.slice(0, eq), text.slice(eq + 1, at), text.slice(at + 1)];
+  if (eq <= 0 || at < 0 || !vkey || !/^https?:\/\//.test(url)) throw new UsageError(`--witness must be NAME=VKEY@URL (http or https), got ${JSON.stringify(text)}`);
+  return { name, vkey, url };
+}
+
+function parseCount(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^[0-9]{1,9}$/.test(text)) throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** The publisher for --witness flags, or undefined without any. Bad keys or quorum: UsageError. */
+function witnessPublisher(opts: ServeOptions, log: AppOptions['log'], vkey: string): WitnessPublisher | undefined {
+  const witnesses = opts.witness.map(parseWitnessFlag);
+  const quorum = parseCount(opts.witnessQuorum, '--witness-quorum', witnesses.length);
+  const timeoutMs = parseCount(opts.witnessTimeout, '--witness-timeout', 3000);
+  if (witnesses.length === 0) {
+    if (opts.witnessQuorum !== undefined) throw new UsageError('--witness-quorum needs --witness');
+    return undefined;
+  }
+  if (timeoutMs < 1) throw new UsageError('--witness-timeout must be at least 1 ms');
+  try {
+    return new WitnessPublisher({ log, logVkey: vkey, witnesses, quorum, timeoutMs, verify: nodeEd25519Verify, warn: (m) => process.stderr.write(`pvl serve: ${m}\n`) });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** The log key at <data>/log.key; created (mode 0600) on first start, which prints its verifier key. */
@@ -43,10 +83,11 @@ function parsePort(text: string): number {
   return Number(text);
 }
 
-function listen(app: ReturnType<typeof createApp>, hostname: string, port: number): Promise<{ server: ServerType; port: number }> {
+function listen(app: ReturnType<typeof createApp>, reads: FastReadOptions, hostname: string, port: number): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname, port }, (info) => resolve({ server, port: info.port }));
+    const server = createServer(withFastReads(getRequestListener(app.fetch), reads));
     server.once('error', reject);
+    server.listen(port, hostname, () => resolve({ server, port: (server.address() as AddressInfo).port }));
   });
 }
 
@@ -65,8 +106,26 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const signatures = verifyPool();
   const ledger = await openLedger({ store, origin: opts.origin, signer: nodeSigner(key), verify: nodeEd25519Verify, verifyBatch: (checks) => signatures.verify(checks), integrator: workerIntegrator() });
   const shutdown = new AbortController();
-  const app = createApp({ ledger, log: ledger.log, vkey: verifierKeyOf(key), shutdown: shutdown.signal });
-  const { server, port: bound } = await listen(app, opts.host, port);
+  const metrics = createServerMetrics();
+  const appOptions: AppOptions = { ledger, log: ledger.log, vkey: verifierKeyOf(key), shutdown: shutdown.signal, metrics };
+  let publisher: WitnessPublisher | undefined;
+  try {
+    publisher = witnessPublisher(opts, ledger.log, verifierKeyOf(key));
+  } catch (e) {
+    await ledger.close();
+    await signatures.close();
+    throw e;
+  }
+  if (publisher) {
+    const p = publisher;
+    // A record waits for a witnessed checkpoint: two rounds' worth of timeouts, then 503.
+    const maxWaitMs = 2 * parseCount(opts.witnessTimeout, '--witness-timeout', 3000) + 5000;
+    Object.assign(appOptions, { published: () => p.published(), witnesses: () => p.status(), waitPublished: (i: number) => p.waitFor(i, maxWaitMs) });
+    p.start();
+  }
+  const app = createApp(appOptions);
+  const reads: FastReadOptions = { log: ledger.log, published: appOptions.published ?? (() => ledger.log.checkpoint), onAnswered: () => metrics.requests.inc(1, { code: '2xx' }) };
+  const { server, port: bound } = await listen(app, reads, opts.host, port);
   const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   console.log(`listening on http://${shownHost}:${bound}`);
 
@@ -84,6 +143,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   await closed;
+  await publisher?.close();
   await ledger.close();
   await signatures.close();
 }
@@ -96,6 +156,9 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', '8080')
     .option('--origin <origin>', 'log origin (checkpoint first line and key name)', 'localhost/provenance-ledger')
+    .option('--witness <NAME=VKEY@URL>', 'ask this witness to cosign every checkpoint (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--witness-quorum <k>', 'publish only checkpoints with at least K cosignatures (default: all witnesses)')
+    .option('--witness-timeout <ms>', 'time each witness gets per checkpoint', '3000')
     .action(async (opts: ServeOptions) => {
       await runServe(opts);
       process.exitCode = 0;
