@@ -195,7 +195,8 @@ export async function runCrashTest(opts: CrashOptions): Promise<CrashReport> {
   async function verifyState(): Promise<{ size: number; lost: number; inconsistent: number }> {
     const needed = acked.size === 0 ? 0 : Math.max(...acked.keys()) + 1;
     let current: Checkpoint | undefined;
-    for (let waited = 0; waited < 15_000; waited += 50) {
+    // Generous: a loaded machine may take a while to restart and integrate what was acknowledged.
+    for (let waited = 0; waited < 60_000; waited += 50) {
       const res = await http('GET', '/checkpoint');
       if (res.status === 200) {
         current = openCheckpoint(res.bytes, verifier!).checkpoint;

@@ -13,7 +13,7 @@ describe('crash safety', () => {
     expect(report.acknowledged).toBeGreaterThan(0);
     expect(report.checkpoints_seen).toBeGreaterThan(1);
     expect(lines).toHaveLength(3);
-    expect(report.lost).toBe(0);
-    expect(report.inconsistent).toBe(0);
-  }, 120_000);
+    expect(report.lost, lines.join('\n')).toBe(0);
+    expect(report.inconsistent, lines.join('\n')).toBe(0);
+  }, 240_000);
 });
