@@ -32,7 +32,9 @@ function parseLine(line: string, csv: boolean, where: string): UseItem | undefin
     }
     return { work: worksOf(o.work, where), consent: consentOf(o.consent, where) };
   }
-  const [work, consent] = line.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+  const cells = line.split(',').map((c) => c.trim().replace(/^"|"$/g, ''));
+  if (cells.length > 2) throw new UsageError(`${where}: expected two columns work,consent, got ${cells.length}`);
+  const [work, consent] = cells;
   if (work === 'work') return undefined; // header row
   return { work: worksOf(work, where), consent: consentOf(consent || 'none', where) };
 }

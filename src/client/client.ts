@@ -5,15 +5,20 @@
 import { LedgerError } from '../errors.js';
 import { decodeBundle } from '../log/bundle.js';
 import { CompactRange, defaultHasher, equalHashes, formatTilePath, TILE_WIDTH, verifyConsistency, verifyInclusion } from '../merkle/index.js';
-import { openCheckpoint, parseVerifierKey, type Checkpoint, type Verifier } from '../note/index.js';
+import { openCheckpoint, openCheckpointWithPolicy, parseVerifierKey, type Checkpoint, type TrustPolicy, type Verifier } from '../note/index.js';
 import { fromBase64, parseRecord, type ParsedRecord } from '../records/index.js';
 import { verifyBundle, type Verified, type VerifiedUse } from './bundle.js';
 
 export class ClientError extends LedgerError {}
 
 export interface ClientOptions {
-  /** The log's verifier key (string or parsed). */
-  verifier: Verifier | string;
+  /** The log's verifier key (string or parsed); with `policy`, the policy's log key is used. */
+  verifier?: Verifier | string;
+  /**
+   * A trust policy (log key, witness keys, quorum): every checkpoint this client accepts must
+   * carry the policy's quorum of valid witness cosignatures.
+   */
+  policy?: TrustPolicy;
   fetch?: typeof fetch;
 }
 
@@ -39,12 +44,16 @@ function decodeProof(list: unknown, field: string): Uint8Array[] {
 
 export class LedgerClient {
   readonly verifier: Verifier;
+  readonly policy: TrustPolicy | undefined;
   private readonly base: string;
   private readonly doFetch: typeof fetch;
 
   constructor(url: string, opts: ClientOptions) {
     this.base = url.replace(/\/+$/, '');
-    this.verifier = typeof opts.verifier === 'string' ? parseVerifierKey(opts.verifier.trim()) : opts.verifier;
+    this.policy = opts.policy;
+    const verifier = opts.policy?.log ?? opts.verifier;
+    if (!verifier) throw new ClientError('no-verifier', 'a log verifier key or a trust policy is required', 'verifier');
+    this.verifier = typeof verifier === 'string' ? parseVerifierKey(verifier.trim()) : verifier;
     this.doFetch = opts.fetch ?? ((...a) => fetch(...a));
   }
 
@@ -57,9 +66,28 @@ export class LedgerClient {
     return (await (await this.request(path)).json()) as T;
   }
 
-  /** Opens a checkpoint note with the log key (signature and origin must verify). */
+  /** Opens a checkpoint note with the log key (signature and origin must verify) and the policy's quorum, if any. */
   openCheckpoint(note: string): SignedCheckpoint {
+    if (this.policy) return { checkpoint: openCheckpointWithPolicy(note, this.policy).checkpoint, note };
     return { checkpoint: openCheckpoint(note, this.verifier).checkpoint, note };
+  }
+
+  /** Opens a checkpoint with the log key alone (e.g. a witness's copy, judged for split views). */
+  openLogSigned(note: string): SignedCheckpoint {
+    return { checkpoint: openCheckpoint(note, this.verifier).checkpoint, note };
+  }
+
+  /**
+   * The RFC 9162 consistency proof between two sizes as the server gives it, or undefined when it
+   * cannot (a size beyond its published tree, an error).
+   */
+  async consistencyProof(from: number, to: number): Promise<Uint8Array[] | undefined> {
+    try {
+      const res = await this.getJson<{ proof: unknown }>(`/proof/consistency?from=${from}&to=${to}`);
+      return decodeProof(res.proof, 'proof');
+    } catch {
+      return undefined;
+    }
   }
 
   /** Fetches the latest checkpoint; its signature must verify. */

@@ -4,3 +4,5 @@
 export { LedgerClient, ClientError, fetchVerifierKey, type ClientOptions, type SignedCheckpoint, type VerifiedEntry } from './client.js';
 export { verifyBundle, parseBundle, verifyEntryInclusion, BundleError, PROOF_BUNDLE_TYPE, type ProofBundle, type Verified, type VerifiedUse } from './bundle.js';
 export { parseTlogProof, verifyTlogProof, TLOG_PROOF_HEADER, type TlogProof } from './tlog-proof.js';
+export { trustPolicyFrom, type TrustInputs } from './policy.js';
+export { EVIDENCE_TYPE, checkEvidence, makeEvidence, provesConsistency, EvidenceError, type SplitViewEvidence, type SeenCheckpoint, type EvidenceVerdict, type EvidenceKind } from './evidence.js';

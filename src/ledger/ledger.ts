@@ -13,7 +13,7 @@ import type { Ed25519Verify, Signer } from '../note/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
 import { ConsentPolicy } from '../policy/index.js';
-import { type ParsedRecord, type SignatureCheck, RecordError, decodeRecord, fromHex, toHex } from '../records/index.js';
+import { type ParsedRecord, type SignatureCheck, RecordError, decodeManifestItem, decodeRecord, fromHex, toHex } from '../records/index.js';
 import type { KeyValueSpace, LogStore } from '../store/index.js';
 import { LedgerError } from '../errors.js';
 import { AdmissionError, LedgerInputError } from './errors.js';
@@ -22,6 +22,7 @@ import { INDEX_TAGS, indexedKey, manifestUseKey, prefixRange, readU64 } from './
 import { ManifestStore, parseRootHex } from './manifests.js';
 import { LedgerQueries } from './queries.js';
 import { ReportBuilder, type UseRef } from './reports.js';
+import { type SimilarWork, UseSimilarity, mergeSimilar, similarQuery } from './similar.js';
 import { parseTrusted } from './trusted.js';
 import { type LedgerStats, StatsKeeper } from './stats.js';
 import type { Ledger, ManifestInfo, ManifestItemProof, SubmitResult, UseReport } from './types.js';
@@ -74,6 +75,8 @@ class LedgerImpl implements Ledger {
   private readonly reports: ReportBuilder;
   private readonly queries: LedgerQueries;
   private readonly statsKeeper: StatsKeeper;
+  /** Perceptual identifiers of use items (derived from the log by the policy feed). */
+  private readonly similar = new UseSimilarity();
   private readonly verify: Ed25519Verify;
   private readonly now: () => number;
   private readonly admission = new Serial();
@@ -102,7 +105,7 @@ class LedgerImpl implements Ledger {
     this.verify = opts.verify ?? nodeEd25519Verify;
     this.now = opts.now ?? Date.now;
     this.reports = new ReportBuilder(log, this.policy, this.manifests, this.now);
-    this.queries = new LedgerQueries({ space: this.space, store: opts.store, policy: this.policy, reports: this.reports, now: this.now, indexed: () => this.indexed });
+    this.queries = new LedgerQueries({ space: this.space, store: opts.store, policy: this.policy, reports: this.reports, now: this.now, indexed: () => this.indexed, similar: this.similar });
     this.statsKeeper = new StatsKeeper(this.policy, this.manifests, this.now);
     log.onIntegrated((round) => {
       this.statsKeeper.checkpoint(round.to);
@@ -134,10 +137,21 @@ class LedgerImpl implements Ledger {
           if (!record) continue;
           this.policy.apply(index, record);
           this.statsKeeper.count(index, record);
+          await this.addToSimilarity(index, record);
         }
         at += count;
       }
     });
+  }
+
+  /** Adds a training use's items to the similarity index (a manifest's items are read from the store). */
+  private async addToSimilarity(index: number, record: ParsedRecord): Promise<void> {
+    const p = record.payload;
+    if (p.type !== 'training-use') return;
+    if (p.items) return p.items.forEach((item, position) => this.similar.addItem(index, position, item));
+    // Admission stored the manifest before the record; one missing (a store rebuilt without its
+    // uploads) has no items to index, as in the query index.
+    for await (const { position, bytes } of this.manifests.items(fromHex(p.manifest!.root)!)) this.similar.addItem(index, position, decodeManifestItem(bytes));
   }
 
   /** The records at [first, first+count): from `recent` when all are there, else read and parsed. */
@@ -239,7 +253,7 @@ class LedgerImpl implements Ledger {
     const writer = new IndexWriter(this.space, this.manifests);
     const items: IndexedItem[] = [];
     // Only items someone claims are kept for notification: a manifest may have millions.
-    const collect = notify && this.useListeners.length > 0 ? (it: IndexedItem) => void (this.policy.claimants(it.item, it.useIndex).length > 0 && items.push(it)) : undefined;
+    const collect = notify && this.useListeners.length > 0 ? (it: IndexedItem) => void (this.claimantsOf(it).length > 0 && items.push(it)) : undefined;
     for (let at = this.indexed; at < size; ) {
       const count = Math.min(READ_PAGE, size - at);
       const records = await this.recordsAt(at, count);
@@ -252,7 +266,7 @@ class LedgerImpl implements Ledger {
   }
 
   private async notify(it: IndexedItem): Promise<void> {
-    const claimants = this.policy.claimants(it.item, it.useIndex);
+    const claimants = this.claimantsOf(it);
     const work = it.item.work[0];
     for (const report of await this.reports.reports(it, work)) {
       for (const listener of [...this.useListeners]) {
@@ -263,6 +277,11 @@ class LedgerImpl implements Ledger {
         }
       }
     }
+  }
+
+  /** Who is told of a new use item: its claimants, then creators of works it nearly copies (rule 1a). */
+  private claimantsOf(it: IndexedItem): string[] {
+    return [...new Set([...this.policy.claimants(it.item, it.useIndex), ...this.policy.nearClaimants(it.item, it.useIndex)])];
   }
 
   onUse(listener: UseListener): () => void {
@@ -324,6 +343,18 @@ class LedgerImpl implements Ledger {
     return this.queries.consentsOfWork(workId);
   }
 
+  /** GET /works/similar: works named by grants or use items within `max` of a perceptual identifier. */
+  async similarWorks(id: string, max?: number): Promise<SimilarWork[]> {
+    const query = similarQuery(id, max);
+    const visible = (index: number) => index < this.indexed;
+    const fromGrants = this.policy
+      .nearGrantsOf(query.id, query.max)
+      .filter((m) => visible(m.grantIndex))
+      .map((m) => ({ work: workNaming(this.policy.grant(m.grantIndex)!.record.works, m.id), id: m.id, distance: m.distance }));
+    const fromUses = this.similar.near(query.id, query.max).filter((u) => visible(u.useIndex));
+    return mergeSimilar([...fromGrants, ...fromUses], (work) => this.queries.workCounts(work));
+  }
+
   stats(): Promise<LedgerStats> {
     return this.statsKeeper.stats(this.log.checkpoint.checkpoint.size);
   }
@@ -357,6 +388,12 @@ class LedgerImpl implements Ledger {
       await this.log.close();
     }
   }
+}
+
+/** The sha256 identifier of the work (in a grant's list of works) that `id` belongs to. */
+function workNaming(works: string[][], id: string): string {
+  const ids = works.find((w) => w.includes(id)) ?? [id];
+  return ids.find((w) => w.startsWith('sha256:')) ?? id;
 }
 
 /** Runs a parse of envelope i, naming the envelope in the error's field. */

@@ -77,6 +77,8 @@ class UploadWriter {
 
 export class ManifestStore {
   private readonly uploads = new Map<string, Promise<unknown>>();
+  /** Roots of failed uploads whose partial items could not be deleted yet. */
+  private readonly leftovers = new Set<string>();
   private readonly readers = new Lru<string, TileTreeReader>(64);
 
   constructor(private readonly space: KeyValueSpace) {}
@@ -91,15 +93,35 @@ export class ManifestStore {
   async put(body: AsyncIterable<Uint8Array>, expected: { root: string; count: number }): Promise<{ root: string; count: number; created: boolean }> {
     const root = parseRootHex(expected.root);
     const count = checkCount(expected.count);
-    // One upload per root at a time: a failing upload cleans up what a concurrent one wrote.
-    const key = expected.root;
+    await this.discardLeftovers(expected.root);
+    return this.locked(expected.root, () => this.putLocked(body, root, count));
+  }
+
+  /** One upload (or clean-up) per root at a time: a failing upload cleans up what a concurrent one wrote. */
+  private async locked<T>(key: string, job: () => Promise<T>): Promise<T> {
     while (this.uploads.has(key)) await this.uploads.get(key)!.catch(() => undefined);
-    const run = this.putLocked(body, root, count);
+    const run = job();
     this.uploads.set(key, run);
     try {
       return await run;
     } finally {
       this.uploads.delete(key);
+    }
+  }
+
+  /**
+   * Removes what failed uploads left when their own clean-up failed too (the store refused
+   * writes: disk full). Best effort, before each upload; `except` is cleaned by its own upload.
+   */
+  private async discardLeftovers(except: string): Promise<void> {
+    for (const key of [...this.leftovers]) {
+      if (key === except) continue;
+      await this.locked(key, async () => {
+        if (!this.leftovers.has(key)) return;
+        const root = fromHex(key)!;
+        if ((await this.count(root)) === undefined) await this.discard(root);
+        this.leftovers.delete(key);
+      }).catch(() => undefined);
     }
   }
 
@@ -113,9 +135,14 @@ export class ManifestStore {
     try {
       await this.receive(body, root, count);
     } catch (e) {
-      await this.discard(root);
+      // The upload's own error is the answer; a clean-up the store refuses is retried later.
+      await this.discard(root).then(
+        () => this.leftovers.delete(toHex(root)),
+        () => this.leftovers.add(toHex(root)),
+      );
       throw e;
     }
+    this.leftovers.delete(toHex(root));
     return { root: toHex(root), count, created: true };
   }
 

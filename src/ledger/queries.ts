@@ -8,6 +8,7 @@ import type { KeyRef } from '../records/index.js';
 import type { KeyValueSpace, LogStore } from '../store/index.js';
 import { TAG, prefixRange, readU64, workPrefix } from './keys.js';
 import type { ReportBuilder, UseRef } from './reports.js';
+import type { UseSimilarity } from './similar.js';
 import { parseTrusted } from './trusted.js';
 import type { UseReport } from './types.js';
 
@@ -19,7 +20,11 @@ export interface QuerySources {
   now: () => number;
   /** Entries [0, indexed()) are in the query index. */
   indexed: () => number;
+  /** Perceptual identifiers of use items, for near copies of a creator's works. */
+  similar?: UseSimilarity;
 }
+
+type WorkRef = UseRef & { work: string; distance?: number };
 
 export class LedgerQueries {
   private readonly space: KeyValueSpace;
@@ -44,9 +49,28 @@ export class LedgerQueries {
     return refs;
   }
 
-  /** Reports in the order of `refs`; built concurrently, so the store's reads overlap. */
-  private async reportsFor(refs: Array<UseRef & { work: string }>): Promise<UseReport[]> {
-    return (await Promise.all(refs.map((ref) => this.reports.reports(ref, ref.work)))).flat();
+  /**
+   * Reports in the order of `refs`; built concurrently, so the store's reads overlap. A near
+   * copy's report carries its distance to the creator's work when the verdict did not set one.
+   */
+  private async reportsFor(refs: WorkRef[]): Promise<UseReport[]> {
+    const built = await Promise.all(refs.map((ref) => this.reports.reports(ref, ref.work)));
+    return built.flatMap((reports, i) => {
+      const distance = refs[i].distance;
+      if (distance === undefined) return reports;
+      return reports.map((r) => {
+        if (r.verdict.distance !== undefined) return r;
+        const verdict = { ...r.verdict, distance };
+        return { ...r, verdict, bundle: { ...r.bundle, verdict } };
+      });
+    });
+  }
+
+  /** Counts for GET /works/similar: indexed consent grants and use items naming `workId`. */
+  async workCounts(workId: string): Promise<{ consents: number; uses: number }> {
+    let consents = 0;
+    for await (const _entry of this.space.range(prefixRange(workPrefix(TAG.workConsent, workId)))) consents++;
+    return { consents, uses: (await this.useRefs(workId)).length };
   }
 
   async usesOfWork(workId: string): Promise<UseReport[]> {
@@ -69,12 +93,12 @@ export class LedgerQueries {
 
   async usesOfCreator(creatorKey: string): Promise<{ works: string[]; uses: UseReport[] }> {
     const works = this.policy.worksOf(creatorKey as KeyRef);
-    return { works, uses: await this.usesSince({ works }, null) };
+    return { works, uses: await this.usesSince({ creator: creatorKey }, null) };
   }
 
   async usesSince(filter: { creator?: string; works?: string[] }, after: UseRef | null): Promise<UseReport[]> {
     const works = filter.works ?? (filter.creator ? this.policy.worksOf(filter.creator as KeyRef) : []);
-    const byRef = new Map<string, UseRef & { work: string }>();
+    const byRef = new Map<string, WorkRef>();
     const refsByWork = await Promise.all(works.map((work) => this.useRefs(work, after)));
     for (const [i, work] of works.entries()) {
       for (const ref of refsByWork[i]) {
@@ -82,7 +106,28 @@ export class LedgerQueries {
         if (!byRef.has(key)) byRef.set(key, { ...ref, work });
       }
     }
+    // A creator also hears of items that nearly copy their works (spec/policy.md, rule 1a).
+    if (filter.creator && !filter.works) {
+      for (const ref of this.nearCopyRefs(works, after)) {
+        const key = `${ref.useIndex}.${ref.position}`;
+        if (!byRef.has(key)) byRef.set(key, ref);
+      }
+    }
     return this.reportsFor([...byRef.values()].sort(compareRefs));
+  }
+
+  /** Indexed use items within the match threshold of the perceptual identifiers among `works`, nearest match per item. */
+  private nearCopyRefs(works: string[], after: UseRef | null): WorkRef[] {
+    const best = new Map<string, WorkRef>();
+    for (const id of works) {
+      for (const near of this.src.similar?.near(id) ?? []) {
+        if (near.useIndex >= this.src.indexed() || (after && compareRefs(near, after) <= 0)) continue;
+        const key = `${near.useIndex}.${near.position}`;
+        const seen = best.get(key);
+        if (!seen || near.distance < seen.distance!) best.set(key, { useIndex: near.useIndex, position: near.position, work: near.work, distance: near.distance });
+      }
+    }
+    return [...best.values()];
   }
 
   async model(builder: string, name: string, version: string): Promise<unknown | undefined> {

@@ -18,7 +18,7 @@ export interface UseRef {
 }
 
 export function toVerdict(j: Judgement): Verdict {
-  return { verdict: j.verdict, reason: j.reason, ...(j.consentIndex !== undefined ? { consentIndex: j.consentIndex } : {}) };
+  return { verdict: j.verdict, reason: j.reason, ...(j.consentIndex !== undefined ? { consentIndex: j.consentIndex } : {}), ...(j.distance !== undefined ? { distance: j.distance } : {}) };
 }
 
 function modelOf(id: string): { builder: string; name: string; version: string } {

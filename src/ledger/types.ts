@@ -78,6 +78,8 @@ export interface Ledger {
   readonly indexedSize: number;
   /** Clears the query index and rebuilds it from the log (pvl reindex). Optional: added by the ledger. */
   reindex?(): Promise<void>;
+  /** GET /works/similar: works within `max` (default: the scheme's threshold) of a perceptual identifier. Optional: added by the ledger. */
+  similarWorks?(id: string, max?: number): Promise<import('./similar.js').SimilarWork[]>;
   /** Records by type, verdict totals and tree-size history (GET /stats). */
   stats?(): Promise<import('./stats.js').LedgerStats>;
   close(): Promise<void>;

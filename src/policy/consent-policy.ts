@@ -25,7 +25,8 @@ import {
   useItemSchema,
 } from '../records/index.js';
 import { parseWith } from '../records/validate.js';
-import { type JudgedModel, type PolicyView, judge } from './judge.js';
+import { type JudgedModel, type NearGrant, type PolicyView, judge } from './judge.js';
+import { NearIndex } from './near-index.js';
 import { type EntryState, type GrantState, type LineageEdge, type ModelState, type UseState, pushTo } from './state.js';
 import { type Judgement, PolicyError } from './verdicts.js';
 
@@ -74,6 +75,8 @@ export class ConsentPolicy implements PolicyView {
   /** Keys that have signed creator, grant or revocation records: they cannot be rotated *to*. */
   private readonly creatorKeys = new Set<KeyRef>();
   private readonly profiles = new Map<KeyRef, { index: number; record: CreatorRecord }>();
+  /** Perceptual identifiers named by grants (payload: grant index), for near copies (rule 1a). */
+  private readonly nearIndex = new NearIndex();
 
   /** `hasher` computes leaf hashes for `{leafHash}` references; pass nodeHasher on the server. */
   constructor(opts: { hasher?: Hasher } = {}) {
@@ -139,7 +142,10 @@ export class ConsentPolicy implements PolicyView {
     this.grants.set(index, grant);
     this.creatorKeys.add(record.author);
     pushTo(this.grantsByIdentity, grant.identity, index);
-    for (const id of grant.ids) pushTo(this.grantsByWork, id, index);
+    for (const id of grant.ids) {
+      pushTo(this.grantsByWork, id, index);
+      this.nearIndex.add(id, index);
+    }
     if (record.supersedes && !this.supersessionProblem(record)) {
       const replaced = this.grants.get(this.indexOfRef(record.supersedes)!)!;
       replaced.supersededBy = index;
@@ -308,6 +314,33 @@ export class ConsentPolicy implements PolicyView {
       if (!grant.rotatedKey) out.push(grant);
     }
     return out;
+  }
+
+  nearGrants(item: UseItem, before: number): NearGrant[] {
+    const out: NearGrant[] = [];
+    const seen = new Set<string>();
+    const sha256 = item.work.find((id) => id.startsWith('sha256:'))!;
+    for (const own of item.work) {
+      for (const m of this.nearIndex.query(own)) {
+        const grant = this.grants.get(m.payload)!;
+        const key = `${m.payload} ${m.id}`;
+        // A grant naming the item's bytes is about this very work: rules 1–10 alone judge it.
+        if (grant.index >= before || grant.rotatedKey || seen.has(key) || grant.ids.has(sha256)) continue;
+        seen.add(key);
+        out.push({ grantIndex: grant.index, identity: grant.identity, id: m.id, distance: m.distance });
+      }
+    }
+    return out.sort((a, b) => a.distance - b.distance || a.grantIndex - b.grantIndex);
+  }
+
+  /** Creators of grants naming near copies of the item's work as of `before`, nearest first (rule 1a). */
+  nearClaimants(item: UseItem, before: number): KeyRef[] {
+    return [...new Set(this.nearGrants(item, before).map((n) => n.identity))];
+  }
+
+  /** Grants naming a perceptual identifier within `max` (default: the scheme's threshold) of `id`, nearest first. */
+  nearGrantsOf(id: string, max?: number): Array<{ grantIndex: number; id: string; distance: number }> {
+    return this.nearIndex.query(id, max).map((m) => ({ grantIndex: m.payload, id: m.id, distance: m.distance }));
   }
 
   isRetired(model: ModelId, now: string): boolean {

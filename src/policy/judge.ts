@@ -14,6 +14,20 @@ export interface PolicyView {
   describeEntry(index: number): string;
   claimants(item: UseItem, before: number): KeyRef[];
   isRetired(model: ModelId, now: string): boolean;
+  /**
+   * Grants logged before `before`, not by rotated keys and not naming the item's sha256, that
+   * name a perceptual identifier within the scheme's threshold of one of the item's (0 included):
+   * nearest first, then by grant index (rule 1a).
+   */
+  nearGrants(item: UseItem, before: number): NearGrant[];
+}
+
+export interface NearGrant {
+  grantIndex: number;
+  identity: KeyRef;
+  /** The grant's identifier that is near the item's. */
+  id: string;
+  distance: number;
 }
 
 /** The model being judged: the use's own model, or one derived from it. */
@@ -31,7 +45,7 @@ export const CATEGORIES_FOR_PURPOSE: Readonly<Record<TrainingPurpose, readonly U
   'fine-tuning': ['ai_generative_training', 'ai_training'],
 };
 
-type Outcome = { verdict: Verdict; reason: string; consentIndex?: number };
+type Outcome = { verdict: Verdict; reason: string; consentIndex?: number; distance?: number };
 
 export function judge(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, now: string): Judgement {
   const claimants = view.claimants(item, use.index);
@@ -41,7 +55,45 @@ export function judge(view: PolicyView, use: UseState, item: UseItem, model: Jud
 
 function judgeConsent(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, claimants: KeyRef[], now: string): Outcome {
   const found = findGrant(view, use, item);
-  if ('verdict' in found) return found;
+  if ('verdict' in found) return judgeNearCopy(view, use, item, model, now, found);
+  return judgeGrant(view, use, model, claimants, now, found);
+}
+
+/**
+ * Rule 1a (spec/policy.md): an item without exact consent that is a near copy of works named in
+ * earlier grants. Any near creator whose grants do not cover the use makes it an
+ * `unconsented-near-copy`; if all cover it and the item relies on one of those grants, it is
+ * consented at that distance; otherwise the no-consent outcome stands.
+ */
+function judgeNearCopy(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, now: string, exact: Outcome): Outcome {
+  const near = view.nearGrants(item, use.index);
+  if (near.length === 0) return exact;
+  const judged = near.map((n) => {
+    const grant = view.grant(n.grantIndex)!;
+    // Judged as if the item named the near identifier and relied on this grant. Rules 2–3 are
+    // about who claims the item's own identifiers, not the near one, so no claimants are passed.
+    const found = followSupersession(view, grant, use.index, (g) => g.ids.has(n.id));
+    return { ...n, outcome: judgeGrant(view, use, model, [], now, found) };
+  });
+  const covering = new Set(judged.filter((j) => j.outcome.verdict === 'consented').map((j) => j.identity));
+  const objection = judged.find((j) => !covering.has(j.identity));
+  if (objection) {
+    const { outcome, distance, id, grantIndex, identity } = objection;
+    return {
+      verdict: 'unconsented-near-copy',
+      reason: `the work is a near copy (distance ${distance}) of ${id}, named by grant ${grantIndex} of ${identity}, whose consent does not cover this use: ${outcome.reason}`,
+      ...(outcome.consentIndex !== undefined ? { consentIndex: outcome.consentIndex } : {}),
+      distance,
+    };
+  }
+  const ref = 'none' in item.consent ? undefined : view.resolveRef(item.consent);
+  const relied = ref && 'index' in ref ? judged.find((j) => j.grantIndex === ref.index) : undefined;
+  if (!relied) return exact;
+  return { ...relied.outcome, reason: `the work is a near copy (distance ${relied.distance}) of ${relied.id}; ${relied.outcome.reason}`, distance: relied.distance };
+}
+
+/** Rules 1 (validFrom) and 2–10 for an item that relies on `found`. */
+function judgeGrant(view: PolicyView, use: UseState, model: JudgedModel, claimants: KeyRef[], now: string, found: FoundGrant): Outcome {
   const { grant, effective, withdrawnBy } = found;
   const consentIndex = effective.index;
   const fail = (verdict: Verdict, reason: string): Outcome => ({ verdict, reason, consentIndex });
@@ -84,10 +136,15 @@ function findGrant(view: PolicyView, use: UseState, item: UseItem): FoundGrant |
   if (!grant) return noConsent(`log entry ${resolved.index} is ${view.describeEntry(resolved.index)}, not a consent grant`);
   if (grant.index >= use.index) return noConsent(`grant ${grant.index} was logged after the use at index ${use.index}`);
   if (!namesWork(grant, item)) return noConsent(`grant ${grant.index} does not name this work`);
+  return followSupersession(view, grant, use.index, (g) => namesWork(g, item));
+}
+
+/** From `grant`, follow supersessions logged before `before` while the next grant still `names` the work. */
+function followSupersession(view: PolicyView, grant: GrantState, before: number, names: (g: GrantState) => boolean): FoundGrant {
   let effective = grant;
-  while (effective.supersededBy !== undefined && effective.supersededBy < use.index) {
+  while (effective.supersededBy !== undefined && effective.supersededBy < before) {
     const next = view.grant(effective.supersededBy)!;
-    if (!namesWork(next, item)) return { grant, effective, withdrawnBy: next.index };
+    if (!names(next)) return { grant, effective, withdrawnBy: next.index };
     effective = next;
   }
   return { grant, effective };

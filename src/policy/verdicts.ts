@@ -7,6 +7,7 @@ import type { KeyRef, ModelId } from '../records/index.js';
 
 export const VERDICT_PRECEDENCE = [
   'no-consent',
+  'unconsented-near-copy',
   'disputed',
   'wrong-author',
   'revoked',
@@ -28,6 +29,8 @@ export interface Judgement {
   consentIndex?: number;
   /** Creators (identity keys, spec/policy.md) claiming the work as of the use, first claimant first. */
   claimants: KeyRef[];
+  /** Hamming distance to the near work that decided (rule 1a, spec/policy.md), when one did. */
+  distance?: number;
   /** Set when judged for a model derived from the use's model. */
   via?: { lineageIndex: number; model: ModelId };
 }

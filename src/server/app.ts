@@ -19,11 +19,15 @@ import { type ServerMetrics, Gauge, createServerMetrics } from './metrics.js';
 import { HttpProblem, problemFromError, problemResponse, statusOf } from './problem.js';
 import { openapiDocument } from './openapi.js';
 import { eventsHandler } from './events.js';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 
 /** 1 MiB: the largest JSON body POST /records accepts. */
 export const MAX_RECORDS_BODY = 1024 * 1024;
 /** The largest batch of envelopes in one POST /records. */
 export const MAX_BATCH = 1000;
+/** 30 s: a request body that sends no bytes for this long is refused (408 body-timeout). */
+export const BODY_IDLE_TIMEOUT_MS = 30_000;
 
 export interface WitnessStatus {
   name: string;
@@ -41,7 +45,12 @@ export interface AppOptions {
    * The checkpoint /checkpoint serves. Default: the log's latest signed checkpoint. With
    * witnesses, the latest one cosigned by the quorum (cosignature lines appended).
    */
-  published?: () => SignedCheckpoint;
+  published?: () => SignedCheckpoint | undefined;
+  /**
+   * With witnesses: resolves with the first published checkpoint containing entry `index`
+   * (POST /records?wait=checkpoint). Default: the ledger's waitForCheckpoint.
+   */
+  waitPublished?: (index: number) => Promise<SignedCheckpoint>;
   /** Witness health for /metrics, when witnesses are configured. */
   witnesses?: () => WitnessStatus[];
   /** SSE keepalive comment interval; default 15 s. */
@@ -50,6 +59,8 @@ export interface AppOptions {
   shutdown?: AbortSignal;
   /** Largest POST /records body; default 1 MiB. */
   maxRecordsBody?: number;
+  /** Longest wait for the next bytes of a request body; default BODY_IDLE_TIMEOUT_MS. */
+  bodyIdleTimeoutMs?: number;
 }
 
 export type Env = { Bindings: Partial<HttpBindings> };
@@ -107,8 +118,10 @@ function mediaType(c: Context): string {
 
 /** The raw request path as sent (before URL normalisation removed dot segments). */
 function rawPath(c: Context<Env>): string {
-  const raw = c.env?.incoming?.url;
-  if (typeof raw === 'string' && raw.startsWith('/')) {
+  const target = c.env?.incoming?.url;
+  // Origin form "/p?q", or absolute form "http://host/p?q" (RFC 9112 §3.2.2): its path as sent too.
+  const raw = typeof target === 'string' ? target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '') : undefined;
+  if (raw !== undefined && raw.startsWith('/')) {
     const q = raw.indexOf('?');
     return q < 0 ? raw : raw.slice(0, q);
   }
@@ -117,24 +130,43 @@ function rawPath(c: Context<Env>): string {
 
 const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
 
+/**
+ * One read of a request body. A body that stops arriving for `idleMs` (a stalled or trickled
+ * upload holding a connection and an upload slot) is answered 408; a connection that breaks
+ * mid-body is a truncated upload (400), not a server fault.
+ */
+async function readBodyChunk(reader: ReadableStreamDefaultReader<Uint8Array>, idleMs: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpProblem(408, 'body-timeout', `no body bytes arrived for ${idleMs} ms`, 'body', { Connection: 'close' })), idleMs);
+  });
+  const read = reader.read().catch((err: unknown) => {
+    throw new HttpProblem(400, 'truncated-body', `the connection broke before the body was complete (${(err as Error)?.message ?? err})`, 'body', { Connection: 'close' });
+  });
+  try {
+    return await Promise.race([read, idle]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Reads a request body up to `limit` bytes; 413 beyond. */
-async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+async function readLimited(req: Request, limit: number, idleMs: number): Promise<Uint8Array> {
   const length = req.headers.get('content-length');
   if (length !== null && /^[0-9]+$/.test(length) && Number(length) > limit) {
-    throw new HttpProblem(413, 'body-too-large', `the body is ${length} bytes; at most ${limit} are accepted`, undefined, { Connection: 'close' });
+    throw new HttpProblem(413, 'body-too-large', `the body is ${length} bytes; at most ${limit} are accepted`, 'body', { Connection: 'close' });
   }
   if (!req.body) return new Uint8Array(0);
-  if (length !== null) return new Uint8Array(await req.arrayBuffer());
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readBodyChunk(reader, idleMs);
     if (done) break;
     total += value.length;
     if (total > limit) {
       await reader.cancel().catch(() => undefined);
-      throw new HttpProblem(413, 'body-too-large', `the body is over ${limit} bytes`, undefined, { Connection: 'close' });
+      throw new HttpProblem(413, 'body-too-large', `the body is over ${limit} bytes`, 'body', { Connection: 'close' });
     }
     chunks.push(value);
   }
@@ -142,17 +174,13 @@ async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
 }
 
 /** The request body as chunks, without buffering it. */
-async function* bodyChunks(body: ReadableStream<Uint8Array> | null): AsyncIterable<Uint8Array> {
+async function* bodyChunks(body: ReadableStream<Uint8Array> | null, idleMs: number): AsyncIterable<Uint8Array> {
   if (!body) return;
   const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
+  for (;;) {
+    const { done, value } = await readBodyChunk(reader, idleMs);
+    if (done) return;
+    yield value;
   }
 }
 
@@ -161,12 +189,26 @@ export function formatProofFile(index: number, proof: Hash[], checkpointNote: st
   return `c2sp.org/tlog-proof@v1\nindex ${index}\n${proof.map((h) => `${b64(h)}\n`).join('')}\n${checkpointNote}`;
 }
 
+/** The creator page's built files (node web/build.mjs → dist/web), found from dist/src/server or, in tests, src/server. */
+const WEB_DIR = fileURLToPath(new URL(import.meta.url.includes('/dist/src/') ? '../../web/' : '../../dist/web/', import.meta.url));
+const WEB_FILES: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/app.js.map': { file: 'app.js.map', type: 'application/json' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+/** Same-origin only: the page loads nothing from elsewhere and must work on a closed network. */
+const PAGE_CSP = "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 export function createApp(opts: AppOptions): Hono<Env> {
   const { ledger, log, vkey } = opts;
   const metrics = opts.metrics ?? createServerMetrics();
   const published = opts.published ?? (() => log.checkpoint);
   const maxBody = opts.maxRecordsBody ?? MAX_RECORDS_BODY;
-  const publishedSize = () => published().checkpoint.size;
+  const bodyIdleMs = opts.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
+  // Before the witnesses' first quorum there is no published checkpoint: the tree is empty to readers.
+  const publishedSize = () => published()?.checkpoint.size ?? 0;
+  const waitPublished = opts.waitPublished ?? ((index: number) => ledger.waitForCheckpoint(index));
   const noteText = (s: SignedCheckpoint) => Buffer.from(s.note.buffer, s.note.byteOffset, s.note.byteLength).toString('utf8');
 
   metrics.registry.register(new Gauge('pvl_log_entries', 'Entries durably sequenced (integrated or not).', () => log.sequencedSize));
@@ -178,6 +220,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
     metrics.registry.register(
       new Gauge('pvl_witness_cosigned_size', 'Largest tree size the witness has cosigned.', () => w().map((s) => ({ labels: { witness: s.name }, value: s.cosignedSize }))),
     );
+    metrics.registry.register(new Gauge('pvl_published_size', 'Size of the newest checkpoint published with a witness quorum.', () => publishedSize()));
   }
 
   const app = new Hono<Env>();
@@ -227,11 +270,14 @@ export function createApp(opts: AppOptions): Hono<Env> {
   // ---- tlog-tiles read API -------------------------------------------------------------
 
   route('/checkpoint', {
-    GET: (c) =>
-      c.body(published().note as Uint8Array<ArrayBuffer>, 200, {
+    GET: (c) => {
+      const current = published();
+      if (!current) return problemResponse(503, 'not-witnessed', 'no checkpoint has reached the witness quorum yet', undefined, { 'Retry-After': '1' });
+      return c.body(current.note as Uint8Array<ArrayBuffer>, 200, {
         'Content-Type': 'text/plain; charset=utf-8',
         'Cache-Control': CHECKPOINT_CACHE,
-      }),
+      });
+    },
   });
 
   route('/tile/*', {
@@ -265,12 +311,12 @@ export function createApp(opts: AppOptions): Hono<Env> {
       const type = mediaType(c);
       if (type !== JSON_CT && !type.endsWith('+json')) {
         metrics.recordsRejected.inc();
-        throw new HttpProblem(415, 'unsupported-media-type', `Content-Type must be application/json, got ${JSON.stringify(type || 'nothing')}`);
+        throw new HttpProblem(415, 'unsupported-media-type', `Content-Type must be application/json, got ${JSON.stringify(type || 'nothing')}`, 'Content-Type');
       }
       let envelopes: Uint8Array[];
       let batch = false;
       try {
-        const body = await readLimited(c.req.raw, maxBody);
+        const body = await readLimited(c.req.raw, maxBody, bodyIdleMs);
         let text: string;
         try {
           text = textDecoder.decode(body);
@@ -312,7 +358,10 @@ export function createApp(opts: AppOptions): Hono<Env> {
       let extras: Array<Record<string, unknown>> = results.map(() => ({}));
       if (wait === 'checkpoint') {
         const maxIndex = Math.max(...results.map((r) => r.index));
-        const signed = await ledger.waitForCheckpoint(maxIndex);
+        const signed = await waitPublished(maxIndex).catch((e: unknown) => {
+          if (isLedgerError(e) && e.code === 'not-witnessed') throw new HttpProblem(503, e.code, e.message);
+          throw e;
+        });
         const note = noteText(signed);
         const treeSize = signed.checkpoint.size;
         extras = await Promise.all(
@@ -341,9 +390,9 @@ export function createApp(opts: AppOptions): Hono<Env> {
       const count = parseDecimal(c.req.query('count'), 'count', { min: 1 })!;
       const type = mediaType(c);
       if (type !== 'application/octet-stream') {
-        throw new HttpProblem(415, 'unsupported-media-type', `Content-Type must be application/octet-stream, got ${JSON.stringify(type || 'nothing')}`);
+        throw new HttpProblem(415, 'unsupported-media-type', `Content-Type must be application/octet-stream, got ${JSON.stringify(type || 'nothing')}`, 'Content-Type');
       }
-      const result = await ledger.putManifest(bodyChunks(c.req.raw.body), { root: root!, count });
+      const result = await ledger.putManifest(bodyChunks(c.req.raw.body, bodyIdleMs), { root: root!, count });
       return c.json({ root: result.root, count: result.count }, result.created ? 201 : 200);
     },
   });
@@ -430,7 +479,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
   route('/works/similar', {
     GET: async (c) => {
       const id = checkWorkId(c.req.query('id') ?? '', 'id');
-      if (id.startsWith('sha256:')) throw new HttpProblem(400, 'bad-work-id', 'must be a perceptual identifier (phash:, pdq: or tcode:)', 'id');
+      // Only the 64-bit codes (phash:, tcode:) are indexed; the ledger rejects pdq: the same way.
+      if (id.startsWith('sha256:')) throw new HttpProblem(400, 'bad-work-id', 'must be a phash: or tcode: identifier', 'id');
       const max = parseDecimal(c.req.query('max'), 'max', { required: false });
       const similar = (ledger as Ledger & { similarWorks?: (id: string, max?: number) => Promise<unknown[]> }).similarWorks;
       if (typeof similar !== 'function') throw new HttpProblem(404, 'not-supported', 'this ledger has no similarity index');
@@ -443,7 +493,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
     GET: async (c) => {
       const work = checkWorkId(param(c, 'id'));
       const uses = await ledger.usesOfWork(work);
-      const checkpoint = uses[0]?.bundle.checkpoint ?? noteText(published());
+      const current = published();
+      const checkpoint = uses[0]?.bundle.checkpoint ?? (current ? noteText(current) : null);
       return c.json({ work, checkpoint, uses });
     },
   });
@@ -484,6 +535,18 @@ export function createApp(opts: AppOptions): Hono<Env> {
     GET: eventsHandler({ ledger, keepaliveMs: opts.keepaliveMs ?? 15_000, shutdown: opts.shutdown, checkKeyRef, checkWorkId }),
   });
 
+  // ---- the creator page ----------------------------------------------------------------
+
+  for (const [path, { file, type }] of Object.entries(WEB_FILES)) {
+    route(path, {
+      GET: async (c) => {
+        const bytes = await readFile(WEB_DIR + file).catch(() => undefined);
+        if (!bytes) return problemResponse(404, 'page-not-built', `the creator page is not built (run npm run build): ${file} is missing`);
+        return c.body(new Uint8Array(bytes), 200, { 'Content-Type': type, 'Cache-Control': 'no-cache', 'Content-Security-Policy': PAGE_CSP, 'X-Content-Type-Options': 'nosniff' });
+      },
+    });
+  }
+
   // ---- operations ----------------------------------------------------------------------
 
   route('/healthz', {
@@ -497,6 +560,13 @@ export function createApp(opts: AppOptions): Hono<Env> {
 
   route('/metrics', {
     GET: (c) => c.body(metrics.registry.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Cache-Control': 'no-store' }),
+  });
+
+  route('/stats', {
+    GET: async (c) => {
+      if (typeof ledger.stats !== 'function') throw new HttpProblem(404, 'not-supported', 'this ledger keeps no statistics');
+      return c.json(await ledger.stats(), 200, { 'Cache-Control': 'no-cache' });
+    },
   });
 
   route('/openapi.json', {

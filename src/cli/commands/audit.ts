@@ -3,20 +3,30 @@
  * with a saved checkpoint, verify every record signature, replay the consent policy and total
  * the verdicts.
  */
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LedgerClient } from '../../client/index.js';
-import { ConsentPolicy, type Verdict } from '../../policy/index.js';
-import { fromBase64, fromHex, parseRecord, verifyManifestItem, type TrainingUseRecord } from '../../records/index.js';
+import { ConsentPolicy, type Judgement, type Verdict } from '../../policy/index.js';
+import { fromBase64, fromHex, parseRecord, verifyManifestItem, type TrainingUseRecord, type UseItem } from '../../records/index.js';
 import { loadCheckpoint, writeFileAtomic } from '../checkpoint-file.js';
 import { readVerifierKey } from '../keys.js';
-import { printJson, printTable, Progress } from '../output.js';
+import { printJson, printTable, Progress, reportError } from '../output.js';
+import { SplitViewError, addTrustOptions, detectSplitViews, loadTrust } from '../evidence.js';
+import { AuditReportCollector, printAuditReport, type AuditReport } from '../audit-report.js';
+import { auditTlogOnly, printTlogAudit } from '../tlog-audit.js';
 
 interface AuditOpts {
   server: string;
   vkey: string;
+  witness?: string[];
+  quorum?: string;
+  policy?: string;
+  evidenceDir: string;
+  witnessTimeout: number;
   since?: string;
   save?: string;
   manifestItemsMax: number;
+  tlogOnly?: boolean;
   json?: boolean;
 }
 
@@ -31,19 +41,24 @@ export interface AuditSummary {
   consistentWithSaved: boolean | null;
 }
 
-async function judgeManifestUse(client: LedgerClient, policy: ConsentPolicy, index: number, record: TrainingUseRecord, now: Date, add: (v: Verdict) => void): Promise<void> {
+export type AuditResult = AuditSummary & AuditReport;
+
+async function judgeManifestUse(client: LedgerClient, policy: ConsentPolicy, index: number, record: TrainingUseRecord, now: Date, add: (item: UseItem, j: Judgement) => void): Promise<void> {
   const { root, count } = record.manifest!;
   const rootBytes = fromHex(root)!;
   for (let position = 0; position < count; position++) {
     const got = await client.getJson<{ item: string; proof: string[] }>(`/manifests/${root}/items/${position}`);
     const proof = got.proof.map((h) => fromBase64(h) ?? new Uint8Array());
     const item = verifyManifestItem(fromBase64(got.item) ?? new Uint8Array(), position, count, proof, rootBytes);
-    add(policy.judgeItem(index, item, { now }).verdict);
+    add(item, policy.judgeItem(index, item, { now }));
   }
 }
 
-export async function audit(opts: AuditOpts): Promise<AuditSummary> {
-  const client = new LedgerClient(opts.server, { verifier: await readVerifierKey(opts.vkey) });
+export async function audit(opts: AuditOpts): Promise<AuditResult> {
+  const trust = await loadTrust(opts);
+  const client = new LedgerClient(opts.server, { verifier: await readVerifierKey(trust.vkey), policy: trust.policy });
+  const saved = opts.since ? [{ source: `saved ${opts.since}`, note: await readFile(opts.since, 'utf8') }] : [];
+  await detectSplitViews(client, { server: opts.server, vkey: trust.vkey, witnessUrls: trust.witnessUrls, saved, evidenceDir: opts.evidenceDir, timeoutMs: opts.witnessTimeout });
   const latest = await client.checkpoint();
   let consistentWithSaved: boolean | null = null;
   if (opts.since) {
@@ -68,36 +83,52 @@ export async function audit(opts: AuditOpts): Promise<AuditSummary> {
   progress.done(latest.checkpoint.size);
   // Only now is the root proven: judge.
   const now = new Date();
-  const add = (v: Verdict) => {
-    summary.verdicts[v] = (summary.verdicts[v] ?? 0) + 1;
-    summary.itemsJudged++;
-  };
+  const report = new AuditReportCollector(policy);
   for (const { index, record } of uses) {
     summary.uses++;
-    if (record.items) for (const j of policy.judgeUse(index, { now })) add(j.verdict);
+    const add = (item: UseItem, j: Judgement) => {
+      summary.verdicts[j.verdict] = (summary.verdicts[j.verdict] ?? 0) + 1;
+      summary.itemsJudged++;
+      report.add(index, record, item, j);
+    };
+    if (record.items) for (const j of policy.judgeUse(index, { now })) add(record.items[j.position], j);
     else if (record.manifest!.count <= opts.manifestItemsMax) await judgeManifestUse(client, policy, index, record, now, add);
     else summary.manifestItemsSkipped += record.manifest!.count;
   }
   if (opts.save) await writeFileAtomic(opts.save, latest.note);
-  return summary;
+  return { ...summary, ...report.finish() };
 }
 
 export function registerAudit(program: Command): void {
-  program
+  const cmd = program
     .command('audit')
     .description('download and verify the whole log, replay the consent policy, total the verdicts')
     .requiredOption('--server <url>', 'ledger server URL')
-    .requiredOption('--vkey <vkey>', 'log verifier key or file')
+    .requiredOption('--vkey <vkey>', 'log verifier key or file');
+  addTrustOptions(cmd)
+    .option('--evidence-dir <dir>', 'where split-view evidence files are written', '.')
+    .option('--witness-timeout <ms>', 'time each witness monitoring endpoint gets', (v) => Number(v), 3000)
     .option('--since <file>', 'saved checkpoint the log must be consistent with')
     .option('--save <file>', 'save the audited checkpoint here')
     .option('--manifest-items-max <n>', 'judge manifest items one by one up to this many per use', (v) => Number(v), 100000)
+    .option('--tlog-only', 'audit any tlog-tiles log: tiles and entries only, no records')
     .option('--json', 'machine-readable output')
     .action(async (opts: AuditOpts) => {
-      const s = await audit(opts);
+      if (opts.tlogOnly) return printTlogAudit(await auditTlogOnly(opts), opts.json === true);
+      let s: AuditResult;
+      try {
+        s = await audit(opts);
+      } catch (e) {
+        if (!(e instanceof SplitViewError)) throw e;
+        reportError(e);
+        process.exitCode = 3;
+        return;
+      }
       if (opts.json) return printJson(s);
       console.log(`log of ${s.treeSize} entries: root recomputed and matches the signed checkpoint${s.consistentWithSaved ? '; consistent with the saved checkpoint' : ''}`);
       console.log(`records: ${Object.entries(s.records).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; invalid entries: ${s.invalidEntries}`);
       printTable(['verdict', 'items'], Object.entries(s.verdicts).map(([k, v]) => [k, v as number]));
       if (s.manifestItemsSkipped) console.log(`${s.manifestItemsSkipped} manifest items not judged (over --manifest-items-max)`);
+      printAuditReport(s);
     });
 }

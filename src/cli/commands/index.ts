@@ -11,7 +11,8 @@ import { registerWatch } from './watch.js';
 import { registerAudit } from './audit.js';
 import { registerServe } from './serve.js';
 import { registerWitness } from './witness.js';
+import { registerDemo } from './demo.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKeygen, registerWork, registerCreator, registerConsent, registerVerify, registerUse, registerModel, registerWatch, registerAudit, registerServe, registerWitness];
+export const commands: RegisterCommand[] = [registerKeygen, registerWork, registerCreator, registerConsent, registerVerify, registerUse, registerModel, registerWatch, registerAudit, registerServe, registerWitness, registerDemo];

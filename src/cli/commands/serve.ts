@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener, type ServerType } from '@hono/node-server';
 import { type FastReadOptions, withFastReads } from '../../server/fast-reads.js';
-import { formatPrivateKey, generatePrivateKey, parsePrivateKey, verifierKeyOf, type PrivateKey } from '../../note/index.js';
+import { cosignatureVerifier, formatPrivateKey, generatePrivateKey, parsePrivateKey, verifierKeyOf, type PrivateKey } from '../../note/index.js';
 import { LevelLogStore } from '../../store/index.js';
 import { openLedger } from '../../ledger/index.js';
 import { nodeSigner, nodeEd25519Verify } from '../../platform/node-signer.js';
@@ -19,12 +19,58 @@ import { type AppOptions, createApp } from '../../server/app.js';
 import { createServerMetrics } from '../../server/metrics.js';
 import { writeSecretFile } from '../keys.js';
 import { UsageError } from '../output.js';
+import { WitnessPublisher, type WitnessConfig } from '../../witness/publisher.js';
 
 interface ServeOptions {
   data: string;
   host: string;
   port: string;
   origin: string;
+  witness: string[];
+  witnessQuorum?: string;
+  witnessTimeout: string;
+}
+
+/** `--witness NAME=VKEY@URL`: split at the first `=` and at the first `@` after the key. */
+export function parseWitnessFlag(text: string): WitnessConfig {
+  const eq = text.indexOf('=');
+  const at = text.indexOf('@', eq + 1);
+  const [name, vkey, url] = [text.slice(0, eq), text.slice(eq + 1, at), text.slice(at + 1)];
+  if (eq <= 0 || at < 0 || !vkey || !/^https?:\/\//.test(url)) throw new UsageError(`--witness must be NAME=VKEY@URL (http or https), got ${JSON.stringify(text)}`);
+  return { name, vkey, url };
+}
+
+function parseCount(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^[0-9]{1,9}$/.test(text)) throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+interface WitnessFlags {
+  witnesses: WitnessConfig[];
+  quorum: number;
+  timeoutMs: number;
+}
+
+/** Checks the --witness* flags before anything is created on disk; undefined without --witness. */
+function parseWitnessFlags(opts: ServeOptions): WitnessFlags | undefined {
+  const witnesses = opts.witness.map(parseWitnessFlag);
+  const quorum = parseCount(opts.witnessQuorum, '--witness-quorum', witnesses.length);
+  const timeoutMs = parseCount(opts.witnessTimeout, '--witness-timeout', 3000);
+  if (witnesses.length === 0) {
+    if (opts.witnessQuorum !== undefined) throw new UsageError('--witness-quorum needs --witness');
+    return undefined;
+  }
+  if (timeoutMs < 1) throw new UsageError('--witness-timeout must be at least 1 ms');
+  if (quorum > witnesses.length) throw new UsageError(`--witness-quorum ${quorum} is more than the ${witnesses.length} witness(es) given`);
+  for (const w of witnesses) {
+    try {
+      cosignatureVerifier(w.vkey);
+    } catch (e) {
+      throw new UsageError(`--witness ${w.name}: ${(e as Error).message}`);
+    }
+  }
+  return { witnesses, quorum, timeoutMs };
 }
 
 /** The log key at <data>/log.key; created (mode 0600) on first start, which prints its verifier key. */
@@ -57,6 +103,7 @@ function listen(app: ReturnType<typeof createApp>, reads: FastReadOptions, hostn
 
 export async function runServe(opts: ServeOptions): Promise<void> {
   const port = parsePort(opts.port);
+  const witnessFlags = parseWitnessFlags(opts);
   await mkdir(opts.data, { recursive: true });
   // The store first: its LevelDB lock is what tells us another process owns the directory.
   const store = await LevelLogStore.open(join(opts.data, 'store'));
@@ -72,6 +119,15 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const shutdown = new AbortController();
   const metrics = createServerMetrics();
   const appOptions: AppOptions = { ledger, log: ledger.log, vkey: verifierKeyOf(key), shutdown: shutdown.signal, metrics };
+  let publisher: WitnessPublisher | undefined;
+  if (witnessFlags) {
+    const p = new WitnessPublisher({ log: ledger.log, logVkey: verifierKeyOf(key), ...witnessFlags, verify: nodeEd25519Verify, warn: (m) => process.stderr.write(`pvl serve: ${m}\n`) });
+    // A record waits for a witnessed checkpoint: two rounds' worth of timeouts, then 503.
+    const maxWaitMs = 2 * witnessFlags.timeoutMs + 5000;
+    Object.assign(appOptions, { published: () => p.published(), witnesses: () => p.status(), waitPublished: (i: number) => p.waitFor(i, maxWaitMs) });
+    p.start();
+    publisher = p;
+  }
   const app = createApp(appOptions);
   const reads: FastReadOptions = { log: ledger.log, published: appOptions.published ?? (() => ledger.log.checkpoint), onAnswered: () => metrics.requests.inc(1, { code: '2xx' }) };
   const { server, port: bound } = await listen(app, reads, opts.host, port);
@@ -92,6 +148,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   await closed;
+  await publisher?.close();
   await ledger.close();
   await signatures.close();
 }
@@ -104,6 +161,9 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 = any free port)', '8080')
     .option('--origin <origin>', 'log origin (checkpoint first line and key name)', 'localhost/provenance-ledger')
+    .option('--witness <NAME=VKEY@URL>', 'ask this witness to cosign every checkpoint (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--witness-quorum <k>', 'publish only checkpoints with at least K cosignatures (default: all witnesses)')
+    .option('--witness-timeout <ms>', 'time each witness gets per checkpoint', '3000')
     .action(async (opts: ServeOptions) => {
       await runServe(opts);
       process.exitCode = 0;

@@ -4,7 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { PROOF_BUNDLE_TYPE, TLOG_PROOF_HEADER, verifyBundle, verifyTlogProof } from '../../client/index.js';
+import { PROOF_BUNDLE_TYPE, TLOG_PROOF_HEADER, checkEvidence, parseTlogProof, verifyBundle, verifyTlogProof } from '../../client/index.js';
+import { openCheckpointWithPolicy } from '../../note/index.js';
+import { addTrustOptions, loadTrust } from '../evidence.js';
 import { LedgerError } from '../../errors.js';
 import { defaultHasher } from '../../merkle/index.js';
 import { fromBase64, fromHex, parseRecord, toHex } from '../../records/index.js';
@@ -13,6 +15,10 @@ import { printJson, UsageError, colour } from '../output.js';
 
 interface VerifyOpts {
   vkey: string;
+  witness?: string[];
+  quorum?: string;
+  policy?: string;
+  evidence?: string;
   entry?: string;
   leafHash?: string;
   json?: boolean;
@@ -24,12 +30,33 @@ async function leafHashOf(opts: VerifyOpts): Promise<Uint8Array> {
   throw new UsageError('a tlog-proof file needs --entry FILE or --leaf-hash HEX');
 }
 
+/** The file's result plus, under a trust policy, the witnesses whose cosignatures met it. */
 export async function verifyFile(path: string, opts: VerifyOpts): Promise<Record<string, unknown>> {
+  const { result, checkpointNote } = await verifyLogSigned(path, opts);
+  const { policy } = await loadTrust(opts);
+  if (!policy) return result;
+  const { cosigners } = openCheckpointWithPolicy(checkpointNote, policy); // NoteError quorum-not-met → exit 1
+  return { ...result, cosigners: cosigners.map((c) => c.name) };
+}
+
+/** `pvl verify --evidence FILE`: whether a split-view evidence file proves the log inconsistent. */
+export async function verifyEvidenceFile(path: string, vkey: string): Promise<{ holds: boolean; kind: string; reason: string; sizes: [number, number] }> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    if ((e as { code?: string }).code) throw e;
+    throw new LedgerError('bad-evidence', 'is not JSON', path);
+  }
+  return checkEvidence(doc, await readVerifierKey(vkey));
+}
+
+async function verifyLogSigned(path: string, opts: VerifyOpts): Promise<{ result: Record<string, unknown>; checkpointNote: string }> {
   const verifier = await readVerifierKey(opts.vkey);
   const text = await readFile(path, 'utf8');
   if (text.startsWith(TLOG_PROOF_HEADER)) {
     const r = verifyTlogProof(text, await leafHashOf(opts), verifier);
-    return { kind: 'tlog-proof', index: r.index, treeSize: r.checkpoint.size };
+    return { result: { kind: 'tlog-proof', index: r.index, treeSize: r.checkpoint.size }, checkpointNote: parseTlogProof(text).checkpoint };
   }
   let json: { type?: string; tlogProof?: string; entry?: string };
   try {
@@ -40,27 +67,40 @@ export async function verifyFile(path: string, opts: VerifyOpts): Promise<Record
   if (json.type === PROOF_BUNDLE_TYPE) {
     const verified = verifyBundle(json, verifier);
     const v = verified.value;
-    return { kind: 'proof-bundle', index: v.index, treeSize: verified.checkpoint.size, work: v.work, builder: v.author, model: `${v.record.model.name}@${v.record.model.version}`, serverVerdict: v.serverVerdict ?? null };
+    const result = { kind: 'proof-bundle', index: v.index, treeSize: verified.checkpoint.size, work: v.work, builder: v.author, model: `${v.record.model.name}@${v.record.model.version}`, serverVerdict: v.serverVerdict ?? null };
+    return { result, checkpointNote: (json as { checkpoint: string }).checkpoint };
   }
   if (json.type === 'pvl.record-proof/v1' && json.tlogProof && json.entry) {
     const entry = fromBase64(json.entry) ?? new Uint8Array();
     const r = verifyTlogProof(json.tlogProof, defaultHasher.hashLeaf(entry), verifier);
     const record = parseRecord(entry);
-    return { kind: 'record-proof', index: r.index, treeSize: r.checkpoint.size, recordType: record.payload.type, author: record.author, leafHash: toHex(defaultHasher.hashLeaf(entry)) };
+    const result = { kind: 'record-proof', index: r.index, treeSize: r.checkpoint.size, recordType: record.payload.type, author: record.author, leafHash: toHex(defaultHasher.hashLeaf(entry)) };
+    return { result, checkpointNote: parseTlogProof(json.tlogProof).checkpoint };
   }
   throw new LedgerError('bad-proof-file', `unknown proof file type ${JSON.stringify(json.type)}`, path);
 }
 
 export function registerVerify(program: Command): void {
-  program
+  const cmd = program
     .command('verify')
-    .description('verify a proof bundle or proof file offline against the log key')
-    .argument('<file>')
-    .requiredOption('--vkey <vkey>', 'log verifier key or file')
+    .description('verify a proof bundle or proof file offline against the log key (and a witness policy), or a split-view evidence file')
+    .argument('[file]')
+    .requiredOption('--vkey <vkey>', 'log verifier key or file');
+  addTrustOptions(cmd)
+    .option('--evidence <file>', 'check a split-view evidence file instead')
     .option('--entry <file>', 'the log entry (for a bare tlog-proof file)')
     .option('--leaf-hash <hex>', 'the leaf hash (for a bare tlog-proof file)')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, opts: VerifyOpts) => {
+    .action(async (file: string | undefined, opts: VerifyOpts) => {
+      if (opts.evidence) {
+        if (file) throw new UsageError('give a proof file or --evidence FILE, not both');
+        const v = await verifyEvidenceFile(opts.evidence, opts.vkey);
+        if (opts.json) printJson({ ok: v.holds, ...v });
+        else console.log(v.holds ? `${colour.red('evidence holds')}: ${v.reason} (log key signed both)` : `evidence does not hold: ${v.reason}`);
+        if (!v.holds) process.exitCode = 1;
+        return;
+      }
+      if (!file) throw new UsageError('give a proof file (or --evidence FILE)');
       const result = await verifyFile(file, opts);
       if (opts.json) return printJson({ ok: true, ...result });
       const details = Object.entries(result).filter(([k]) => k !== 'kind' && k !== 'treeSize').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);

@@ -10,6 +10,7 @@ import { isKeyRef } from '../../records/index.js';
 import { readKeyFile, readVerifierKey } from '../keys.js';
 import { colour, UsageError } from '../output.js';
 import { eventIdAfter, loadState, saveState, type WatchState } from '../watch-state.js';
+import { addTrustOptions, detectSplitViews, loadTrust, type SplitViewCheck } from '../evidence.js';
 
 interface WatchOpts {
   server: string;
@@ -22,13 +23,18 @@ interface WatchOpts {
   once?: boolean;
   interval: number;
   json?: boolean;
+  witness?: string[];
+  quorum?: string;
+  policy?: string;
+  evidenceDir: string;
 }
 
 interface Use {
   useIndex: number;
   position: number;
   model: { builder: string; name: string; version: string };
-  verdict: { verdict: string; reason: string };
+  /** `distance` is set for near copies of the creator's works (spec/policy.md rule 1a). */
+  verdict: { verdict: string; reason: string; distance?: number };
   bundle: unknown;
 }
 
@@ -53,14 +59,31 @@ class Watcher {
     this.state.checkpoint = this.trusted.note;
   }
 
+  /**
+   * Under a witness policy a bundle's checkpoint (log-signed only) is not trusted itself: it must
+   * be proven consistent with the witnessed one. False: not witnessed yet, report it later.
+   */
+  private async trustBundleCheckpoint(note: string): Promise<boolean> {
+    if (!this.client.policy) {
+      await this.trust(this.client.openCheckpoint(note));
+      return true;
+    }
+    const bundle = this.client.openLogSigned(note);
+    if (!this.trusted || bundle.checkpoint.size > this.trusted.checkpoint.size) await this.trust(await this.client.checkpoint());
+    if (bundle.checkpoint.size > this.trusted!.checkpoint.size) return false;
+    await this.client.checkConsistency(bundle.checkpoint, this.trusted!.checkpoint);
+    return true;
+  }
+
   async report(use: Use): Promise<void> {
     const id = `${use.useIndex}.${use.position}`;
     if (!eventIdAfter(id, this.state.lastEventId)) return;
     const verified = this.client.verifyBundle(use.bundle);
-    await this.trust(this.client.openCheckpoint((use.bundle as { checkpoint: string }).checkpoint));
-    const line = { id, work: verified.value.work, model: `${use.model.name}@${use.model.version}`, builder: use.model.builder, verdict: use.verdict.verdict, reason: use.verdict.reason, proof: 'verified', treeSize: verified.checkpoint.size };
+    if (!(await this.trustBundleCheckpoint((use.bundle as { checkpoint: string }).checkpoint))) return;
+    const near = use.verdict.distance !== undefined ? { distance: use.verdict.distance } : {};
+    const line = { id, work: verified.value.work, model: `${use.model.name}@${use.model.version}`, builder: use.model.builder, verdict: use.verdict.verdict, reason: use.verdict.reason, ...near, proof: 'verified', treeSize: verified.checkpoint.size };
     if (this.opts.json) console.log(JSON.stringify(line));
-    else console.log(`${colour.bold(line.verdict)} ${line.work} used by ${line.model} (${line.builder}) at log index ${use.useIndex} item ${use.position} — proof verified at tree size ${line.treeSize}`);
+    else console.log(`${colour.bold(line.verdict)} ${line.work}${near.distance !== undefined ? ` (near copy, distance ${near.distance})` : ''} used by ${line.model} (${line.builder}) at log index ${use.useIndex} item ${use.position} — proof verified at tree size ${line.treeSize}`);
     await this.notify(line);
     this.state.lastEventId = id;
     await saveState(this.opts.state, this.state);
@@ -85,7 +108,8 @@ function queryPaths(creator: string | undefined, works: string[]): { poll: strin
   return { poll: works.map((w) => `/works/${w}/uses`), events: '/events?' + works.map((w) => `work=${encodeURIComponent(w)}`).join('&') };
 }
 
-async function pollOnce(client: LedgerClient, watcher: Watcher, paths: string[]): Promise<void> {
+async function pollOnce(client: LedgerClient, watcher: Watcher, paths: string[], views?: SplitViewCheck): Promise<void> {
+  if (views) await detectSplitViews(client, views);
   await watcher.trust(await client.checkpoint());
   const uses: Use[] = [];
   for (const p of paths) uses.push(...(await client.getJson<{ uses: Use[] }>(p)).uses);
@@ -114,12 +138,15 @@ async function followEvents(client: LedgerClient, path: string, lastEventId: str
 
 export async function watch(opts: WatchOpts): Promise<void> {
   if (!opts.creator === !opts.work?.length) throw new UsageError('give exactly one of --creator KEYFILE|KEYREF or --work ID…');
-  const client = new LedgerClient(opts.server, { verifier: await readVerifierKey(opts.vkey) });
+  const trust = await loadTrust(opts);
+  const client = new LedgerClient(opts.server, { verifier: await readVerifierKey(trust.vkey), policy: trust.policy });
   const creator = opts.creator ? (isKeyRef(opts.creator) ? opts.creator : (await readKeyFile(opts.creator)).keyRef) : undefined;
   const state = await loadState(opts.state);
   const watcher = new Watcher(client, opts, state);
   const paths = queryPaths(creator, opts.work ?? []);
-  await pollOnce(client, watcher, paths.poll);
+  const saved = () => (state.checkpoint ? [{ source: `saved ${opts.state}`, note: state.checkpoint }] : []);
+  const views = () => ({ server: opts.server, vkey: trust.vkey, witnessUrls: trust.witnessUrls, saved: saved(), evidenceDir: opts.evidenceDir, timeoutMs: 3000 });
+  await pollOnce(client, watcher, paths.poll, views());
   await saveState(opts.state, state);
   if (opts.once) return;
   for (;;) {
@@ -130,12 +157,12 @@ export async function watch(opts: WatchOpts): Promise<void> {
       process.stderr.write(`pvl: event stream failed (${(e as Error).message}); polling every ${opts.interval}s\n`);
     }
     await new Promise((r) => setTimeout(r, opts.interval * 1000));
-    await pollOnce(client, watcher, paths.poll);
+    await pollOnce(client, watcher, paths.poll, views());
   }
 }
 
 export function registerWatch(program: Command): void {
-  program
+  const cmd = program
     .command('watch')
     .description('report each new use of your works, with verified proofs')
     .requiredOption('--server <url>', 'ledger server URL')
@@ -148,5 +175,6 @@ export function registerWatch(program: Command): void {
     .option('--once', 'report uses since the state file and exit')
     .option('--interval <seconds>', 'polling interval when events are unavailable', (v) => Number(v), 10)
     .option('--json', 'one JSON object per use on stdout')
-    .action(watch);
+    .option('--evidence-dir <dir>', 'where split-view evidence files are written', '.');
+  addTrustOptions(cmd).action(watch);
 }

@@ -1,0 +1,237 @@
+/**
+ * The soak test (issue 7 §5), not part of `npm run bench`: `npm run soak [-- --minutes 10]
+ * [-- --rate 5000]`. Starts `pvl serve` on a fresh data directory, declares training uses of
+ * 2,000 granted works, then for the whole run holds signed-record submission at the floor rate
+ * (issue 4: 5,000 records/s, batches of 50 with ?wait=checkpoint) while creator queries
+ * (/creators/<key>/uses, with proof bundles) run alongside. Submissions come from their own pool
+ * of authors, so the queried creators' answers stay the same size and any drift in latency or
+ * memory is the server's. Samples the server's RSS (/proc/<pid>/status) every 5 s.
+ *
+ * Prints a table of figures to stderr and one JSON line on stdout:
+ * {"name":"soak","minutes","records","records_per_s","target_records_per_s","p50_ms_to_checkpoint",
+ *  "p99_ms_to_checkpoint","queries","query_p50_ms","query_p99_ms","rss_start_mb","rss_end_mb",
+ *  "rss_max_mb","failed_requests"}. RSS at start is taken after seeding and a 10 s warm-up.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Agent, request } from 'undici';
+import { nodeEd25519Verify } from '../src/platform/node-signer.js';
+import { type TrainingUseRecord, signRecord } from '../src/records/index.js';
+import { percentile } from './harness.js';
+import { grantEntry, makeAuthors, workOf } from './_records.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = [join(here, '..', 'src', 'cli', 'main.js'), join(here, '..', 'dist', 'src', 'cli', 'main.js')].find((p) => existsSync(p))!;
+
+const { values: args } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    rate: { type: 'string', default: '5000' },
+    batch: { type: 'string', default: '50' },
+    connections: { type: 'string', default: '128' },
+    'query-connections': { type: 'string', default: '4' },
+  },
+});
+const minutes = Number(args.minutes);
+const rate = Number(args.rate);
+const batchSize = Number(args.batch);
+if (!(minutes > 0) || !(rate > 0) || !(batchSize > 0)) {
+  process.stderr.write('usage: npm run soak [-- --minutes N] [--rate RECORDS_PER_S] [--batch N]\n');
+  process.exit(2);
+}
+
+const dispatcher = new Agent({ connections: 512, pipelining: 1, keepAliveTimeout: 60_000 });
+const decoder = new TextDecoder();
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(dataDir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [cli, 'serve', '--data', dataDir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (/listening on/.test(output)) resolve();
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)));
+  });
+  // Keep reading its output so a chatty server never blocks on a full pipe.
+  child.stdout!.resume();
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`server: ${d}`));
+  return child;
+}
+
+/** Resident set size of a process in MiB (Linux). */
+async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+  return kb / 1024;
+}
+
+async function post(url: string, body: string): Promise<{ status: number; json: unknown }> {
+  const res = await request(`${url}/records?wait=checkpoint`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
+  const text = await res.body.text();
+  return { status: res.statusCode, json: text ? JSON.parse(text) : null };
+}
+
+/** 2,000 grants by the queried creators and 200 training uses of 20 items each over them. */
+async function seed(url: string, creators: ReturnType<typeof makeAuthors>): Promise<void> {
+  const [builder] = makeAuthors(1, 'soak-builder');
+  const grants = 2_000;
+  const indexes: number[] = [];
+  for (let at = 0; at < grants; at += 500) {
+    const body = `[${Array.from({ length: Math.min(500, grants - at) }, (_, i) => decoder.decode(grantEntry(creators, at + i, `seed ${at + i}`))).join(',')}]`;
+    const answer = await post(url, body);
+    if (answer.status !== 201) throw new Error(`seeding grants answered ${answer.status}: ${JSON.stringify(answer.json).slice(0, 300)}`);
+    indexes.push(...(answer.json as { results: Array<{ index: number }> }).results.map((r) => r.index));
+  }
+  const uses = Array.from({ length: 200 }, (_, u) => {
+    const items = Array.from({ length: 20 }, (_, i) => {
+      const n = (u * 20 + i) % grants;
+      return { work: [workOf(`seed ${n}`)], consent: { index: indexes[n] } };
+    });
+    const payload: TrainingUseRecord = { type: 'training-use', v: 1, author: builder.ref, time: '2026-06-01T00:00:00Z', model: { name: 'soak-model', version: `${u}` }, purpose: 'generative-training', commercial: false, items: items as TrainingUseRecord['items'] };
+    return decoder.decode(signRecord(payload, builder.signer, { verify: nodeEd25519Verify }));
+  });
+  for (let at = 0; at < uses.length; at += 50) {
+    const answer = await post(url, `[${uses.slice(at, at + 50).join(',')}]`);
+    if (answer.status !== 201) throw new Error(`seeding uses answered ${answer.status}: ${JSON.stringify(answer.json).slice(0, 300)}`);
+  }
+}
+
+interface Figures {
+  submitLatencies: number[];
+  queryLatencies: number[];
+  records: number;
+  failed: number;
+}
+
+/**
+ * Submission paced at `rate`: batch k leaves no earlier than start + k·batch/rate, from
+ * `connections` concurrent clients (each waits for its checkpoint), signed just in time.
+ */
+async function submitLoad(url: string, deadline: number, figures: Figures): Promise<void> {
+  const writers = makeAuthors(256, 'soak-writer');
+  const start = performance.now();
+  const interval = (batchSize / rate) * 1000;
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const k = next++;
+      const due = start + k * interval;
+      if (due >= deadline) return;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const entries: string[] = [];
+      for (let i = 0; i < batchSize; i++) entries.push(decoder.decode(grantEntry(writers, k * batchSize + i, `soak ${k * batchSize + i}`)));
+      const t = performance.now();
+      try {
+        const res = await post(url, `[${entries.join(',')}]`);
+        if (res.status === 201 || res.status === 200) {
+          figures.submitLatencies.push(performance.now() - t);
+          figures.records += batchSize;
+        } else {
+          figures.failed++;
+          if (figures.failed <= 3) process.stderr.write(`submit answered ${res.status}: ${JSON.stringify(res.json).slice(0, 300)}\n`);
+        }
+      } catch (err) {
+        figures.failed++;
+        if (figures.failed <= 3) process.stderr.write(`submit failed: ${(err as Error).message}\n`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Number(args.connections) }, worker));
+}
+
+async function queryLoad(url: string, deadline: number, creators: ReturnType<typeof makeAuthors>, figures: Figures): Promise<void> {
+  const worker = async () => {
+    while (performance.now() < deadline) {
+      const creator = creators[Math.floor(Math.random() * creators.length)];
+      const t = performance.now();
+      const res = await request(`${url}/creators/${creator.ref}/uses`, { dispatcher });
+      await res.body.arrayBuffer();
+      if (res.statusCode === 200) figures.queryLatencies.push(performance.now() - t);
+      else figures.failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: Number(args['query-connections']) }, worker));
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'pvl-soak-'));
+  let server: ChildProcess | undefined;
+  try {
+    const port = await freePort();
+    server = await startServer(dataDir, port);
+    const pid = server.pid!;
+    const url = `http://127.0.0.1:${port}`;
+    const creators = makeAuthors(64, 'soak-creator');
+    await seed(url, creators);
+
+    // Warm-up: 10 s of the same load, not measured, so the start figure is a steady state.
+    const warm: Figures = { submitLatencies: [], queryLatencies: [], records: 0, failed: 0 };
+    const warmEnd = performance.now() + 10_000;
+    await Promise.all([submitLoad(url, warmEnd, warm), queryLoad(url, warmEnd, creators, warm)]);
+
+    const rssStart = await rssMb(pid);
+    const samples: Array<{ t: number; rss: number }> = [{ t: 0, rss: rssStart }];
+    const figures: Figures = { submitLatencies: [], queryLatencies: [], records: 0, failed: 0 };
+    const start = performance.now();
+    const deadline = start + minutes * 60_000;
+    const sampler = setInterval(() => {
+      void rssMb(pid).then((rss) => {
+        samples.push({ t: (performance.now() - start) / 1000, rss });
+        process.stderr.write(`soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB\n`);
+      });
+    }, 5_000);
+    await Promise.all([submitLoad(url, deadline, figures), queryLoad(url, deadline, creators, figures)]);
+    clearInterval(sampler);
+    const seconds = (performance.now() - start) / 1000;
+    const rssEnd = await rssMb(pid);
+
+    const result = {
+      name: 'soak',
+      minutes,
+      records: figures.records,
+      records_per_s: Math.round(figures.records / seconds),
+      target_records_per_s: rate,
+      p50_ms_to_checkpoint: Math.round(percentile(figures.submitLatencies, 50)),
+      p99_ms_to_checkpoint: Math.round(percentile(figures.submitLatencies, 99)),
+      queries: figures.queryLatencies.length,
+      query_p50_ms: Number(percentile(figures.queryLatencies, 50).toFixed(1)),
+      query_p99_ms: Number(percentile(figures.queryLatencies, 99).toFixed(1)),
+      rss_start_mb: Math.round(rssStart),
+      rss_end_mb: Math.round(rssEnd),
+      rss_max_mb: Math.round(Math.max(...samples.map((s) => s.rss), rssEnd)),
+      failed_requests: figures.failed,
+    };
+    for (const [k, v] of Object.entries(result)) process.stderr.write(`${k.padEnd(24)} ${v}\n`);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    if (server && server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((r) => server!.once('exit', r));
+    }
+    await dispatcher.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
