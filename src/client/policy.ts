@@ -3,7 +3,9 @@
  * a log key plus witness keys and a quorum, or a C2SP tlog-policy text. Browser-safe.
  */
 import { LedgerError } from '../errors.js';
-import { type Ed25519Verify, type TrustPolicy, nobleEd25519Verify, parsePolicy, simplePolicy } from '../note/index.js';
+import { type Ed25519Verify, type TrustPolicy, type Verifier, nobleEd25519Verify, parsePolicy, parseVerifierKey, simplePolicy } from '../note/index.js';
+
+const sameKey = (a: Verifier, b: Verifier) => a.name === b.name && a.keyId.length === b.keyId.length && a.keyId.every((x, i) => x === b.keyId[i]);
 
 export interface TrustInputs {
   /** The log's verifier key text (needed unless a policy text is given). */
@@ -25,8 +27,8 @@ export function trustPolicyFrom(inputs: TrustInputs, verify: Ed25519Verify = nob
   if (inputs.policyText !== undefined) {
     if (witnesses.length > 0 || inputs.quorum !== undefined) throw new LedgerError('bad-policy', 'give a policy file or --witness/--quorum, not both', 'policy');
     const policy = parsePolicy(inputs.policyText, verify);
-    if (inputs.vkey !== undefined && policy.log.name !== simplePolicy(inputs.vkey, [], 0, verify).log.name) {
-      throw new LedgerError('bad-policy', "the policy's log key names a different log than --vkey", 'policy');
+    if (inputs.vkey !== undefined && !sameKey(policy.log, parseVerifierKey(inputs.vkey, verify))) {
+      throw new LedgerError('bad-policy', "the policy's log key is not the --vkey key", 'policy');
     }
     return policy;
   }

@@ -52,6 +52,8 @@ interface WitnessState extends WitnessStatus {
   /** The newest checkpoint this witness has not been asked about yet. */
   pending: SignedCheckpoint | undefined;
   running: Promise<void> | undefined;
+  /** Code of the last failure warned about: a dead witness is reported once, not every round. */
+  lastProblem: string | undefined;
 }
 
 /** Checkpoints awaiting a quorum that are remembered (older ones can no longer be published). */
@@ -85,7 +87,7 @@ export class WitnessPublisher {
           return false;
         }
       };
-      return { config, name: config.name, up: false, cosignedSize: 0, lastSize: 0, valid, pending: undefined, running: undefined };
+      return { config, name: config.name, up: false, cosignedSize: 0, lastSize: 0, valid, pending: undefined, running: undefined, lastProblem: undefined };
     });
   }
 
@@ -194,6 +196,7 @@ export class WitnessPublisher {
         if (!line) throw new LedgerError('bad-cosignature', `witness ${w.name} returned no valid cosignature`);
         w.lastSize = size;
         w.cosignedSize = size;
+        w.lastProblem = undefined;
         return line;
       } catch (e) {
         if (e instanceof WitnessConflictError && e.code === 'size-conflict' && attempt === 0) {
@@ -204,7 +207,9 @@ export class WitnessPublisher {
         // Up means "answered over HTTP": a refusal is an answer; a timeout or network error is not.
         const status = (e as { status?: number }).status;
         if (status !== undefined) w.up = status !== 0;
-        this.opts.warn?.(`witness ${w.name}: ${(e as Error).message}`);
+        const code = (e as { code?: string }).code ?? 'error';
+        if (code !== w.lastProblem) this.opts.warn?.(`witness ${w.name}: ${(e as Error).message}`);
+        w.lastProblem = code;
         return undefined;
       }
     }

@@ -85,7 +85,7 @@ describe('split-view evidence', () => {
         expect(verdict.holds).toBe(disagree);
         expect(provesConsistency(seen(a, 'a').checkpoint, seen(b, 'b').checkpoint, m < n ? refConsistency(m, b) : [])).toBe(!disagree);
       }),
-      { numRuns: 150 },
+      { numRuns: 80 },
     );
   });
 });
