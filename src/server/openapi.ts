@@ -36,7 +36,10 @@ export const openapiDocument = {
       get: {
         summary: 'The latest published signed checkpoint (C2SP signed note)',
         tags: ['tlog-tiles'],
-        responses: { '200': { description: 'Signed checkpoint; `Cache-Control: no-cache, max-age=1`', content: { 'text/plain; charset=utf-8': { schema: { type: 'string' } } } } },
+        responses: {
+          '200': { description: 'Signed checkpoint; `Cache-Control: no-cache, max-age=1`', content: { 'text/plain; charset=utf-8': { schema: { type: 'string' } } } },
+          '503': { ...problem, description: 'With witnesses: no checkpoint has reached the quorum yet (`not-witnessed`, Retry-After)' },
+        },
       },
     },
     '/tile/{L}/{N}': {
@@ -207,11 +210,16 @@ export const openapiDocument = {
       get: {
         summary: 'Works whose perceptual identifier is within a Hamming distance',
         tags: ['queries'],
-        parameters: [query('id', { $ref: '#/components/schemas/WorkId' }, true, 'a phash:, pdq: or tcode: identifier'), query('max', uint, false, 'largest distance')],
+        parameters: [query('id', { $ref: '#/components/schemas/WorkId' }, true, 'a phash: or tcode: identifier'), query('max', { type: 'integer', minimum: 0, maximum: 20 }, false, 'largest distance (default: the scheme threshold)')],
         responses: {
           '200': json({
             type: 'object',
-            properties: { matches: { type: 'array', items: { type: 'object', properties: { work: { $ref: '#/components/schemas/WorkId' }, distance: uint, consents: uint, uses: uint } } } },
+            properties: {
+              matches: {
+                type: 'array',
+                items: { type: 'object', properties: { work: { $ref: '#/components/schemas/WorkId' }, id: { $ref: '#/components/schemas/WorkId' }, distance: uint, consents: uint, uses: uint } },
+              },
+            },
           }),
           '400': problem,
         },
@@ -289,6 +297,25 @@ export const openapiDocument = {
     '/openapi.json': {
       get: { summary: 'This document', tags: ['operations'], responses: { '200': json({ type: 'object' }) } },
     },
+    '/stats': {
+      get: {
+        summary: 'Records by type, verdict totals of every declared item judged now, tree-size history',
+        tags: ['queries'],
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: {
+              treeSize: uint,
+              records: { type: 'object', additionalProperties: uint },
+              verdicts: { type: 'object', additionalProperties: uint },
+              items: uint,
+              history: { type: 'array', items: { type: 'object', properties: { size: uint, time: { type: 'string', format: 'date-time' } } } },
+            },
+          }),
+        },
+      },
+    },
+    '/': { get: { summary: 'The creator page (HTML); also /app.js, /app.js.map, /style.css', tags: ['page'], responses: { '200': { description: 'text/html' }, '404': problem } } },
   },
   components: {
     schemas: {
