@@ -97,6 +97,9 @@ function listen(app: ReturnType<typeof createApp>, reads: FastReadOptions, hostn
   return new Promise((resolve, reject) => {
     const server = createServer(withFastReads(getRequestListener(app.fetch), reads));
     server.once('error', reject);
+    // Node's default 300 s cap on a whole request would cut off big manifest uploads; the app
+    // refuses stalled bodies itself (no bytes for 30 s: 408).
+    server.requestTimeout = 0;
     server.listen(port, hostname, () => resolve({ server, port: (server.address() as AddressInfo).port }));
   });
 }
@@ -148,9 +151,14 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
   await closed;
-  await publisher?.close();
-  await ledger.close();
-  await signatures.close();
+  // Whatever fails while closing (a store that cannot be written), the workers must stop too,
+  // or the process would outlive its server.
+  try {
+    await publisher?.close();
+    await ledger.close();
+  } finally {
+    await signatures.close();
+  }
 }
 
 export function registerServe(program: Command): void {

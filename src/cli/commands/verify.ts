@@ -58,7 +58,7 @@ async function verifyLogSigned(path: string, opts: VerifyOpts): Promise<{ result
     const r = verifyTlogProof(text, await leafHashOf(opts), verifier);
     return { result: { kind: 'tlog-proof', index: r.index, treeSize: r.checkpoint.size }, checkpointNote: parseTlogProof(text).checkpoint };
   }
-  let json: { type?: string; tlogProof?: string; entry?: string };
+  let json: { type?: string; tlogProof?: string; entry?: string; index?: unknown; leafHash?: unknown; checkpoint?: unknown; inclusionProof?: unknown };
   try {
     json = JSON.parse(text);
   } catch {
@@ -73,11 +73,32 @@ async function verifyLogSigned(path: string, opts: VerifyOpts): Promise<{ result
   if (json.type === 'pvl.record-proof/v1' && json.tlogProof && json.entry) {
     const entry = fromBase64(json.entry) ?? new Uint8Array();
     const r = verifyTlogProof(json.tlogProof, defaultHasher.hashLeaf(entry), verifier);
+    assertRecordProofAgrees(json, parseTlogProof(json.tlogProof), toHex(defaultHasher.hashLeaf(entry)), path);
     const record = parseRecord(entry);
     const result = { kind: 'record-proof', index: r.index, treeSize: r.checkpoint.size, recordType: record.payload.type, author: record.author, leafHash: toHex(defaultHasher.hashLeaf(entry)) };
     return { result, checkpointNote: parseTlogProof(json.tlogProof).checkpoint };
   }
   throw new LedgerError('bad-proof-file', `unknown proof file type ${JSON.stringify(json.type)}`, path);
+}
+
+/**
+ * A record-proof file repeats what its tlog-proof proves (index, leaf hash, checkpoint, inclusion
+ * proof) for readers; every copy must say the same as the verified one, or the file is refused.
+ */
+function assertRecordProofAgrees(
+  json: { index?: unknown; leafHash?: unknown; checkpoint?: unknown; inclusionProof?: unknown },
+  proven: { index: number; proof: Uint8Array[]; checkpoint: string },
+  leafHash: string,
+  path: string,
+): void {
+  const differs = (field: string) => {
+    throw new LedgerError('bad-proof-file', `${field} does not match the verified tlog-proof`, `${path}: ${field}`);
+  };
+  if (json.index !== proven.index) differs('index');
+  if (json.leafHash !== leafHash) differs('leafHash');
+  if (json.checkpoint !== proven.checkpoint) differs('checkpoint');
+  const listed = Array.isArray(json.inclusionProof) ? json.inclusionProof : [];
+  if (listed.length !== proven.proof.length || listed.some((h, i) => h !== Buffer.from(proven.proof[i]).toString('base64'))) differs('inclusionProof');
 }
 
 export function registerVerify(program: Command): void {
