@@ -7,22 +7,17 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { TILE_WIDTH, equalHashes, formatTilePath, rootOf, verifyConsistency } from '../src/merkle/index.js';
 import { type Checkpoint, type Verifier, openCheckpoint, parseVerifierKey } from '../src/note/index.js';
 import { nodeHasher } from '../src/platform/node-hasher.js';
 import { ManifestBuilder, toHex } from '../src/records/index.js';
 import { type Author, grantEntry, makeAuthors, workOf } from './_records.js';
+import { cliPath, freePort } from './_server-process.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-// Compiled, this file is dist/bench/; run from source (vitest), the CLI is in dist/ (npm test builds first).
-const cli = [join(here, '..', 'src', 'cli', 'main.js'), join(here, '..', 'dist', 'src', 'cli', 'main.js')].find((p) => existsSync(p))!;
 
 export interface CrashReport {
   kills: number;
@@ -41,17 +36,6 @@ export interface CrashOptions {
   log?: (line: string) => void;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 class ServerProcess {
   child: ChildProcess | undefined;
   output = '';
@@ -63,7 +47,7 @@ class ServerProcess {
 
   async start(): Promise<string> {
     this.output = '';
-    const child = spawn(process.execPath, [cli, 'serve', '--data', this.dataDir, '--port', String(this.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliPath, 'serve', '--data', this.dataDir, '--port', String(this.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       const onData = (d: Buffer) => {

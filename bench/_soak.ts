@@ -12,13 +12,10 @@
  *  "p99_ms_to_checkpoint","queries","query_p50_ms","query_p99_ms","rss_start_mb","rss_end_mb",
  *  "rss_max_mb","rss_idle_after_mb","failed_requests"}. RSS at start is taken after seeding and a 10 s warm-up.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { nodeEd25519Verify } from '../src/platform/node-signer.js';
@@ -26,9 +23,8 @@ import { type ConsentGrantRecord, type TrainingUseRecord, RECORD_PAYLOAD_TYPE, e
 import { canonicalJsonBytes } from '../src/records/canonical.js';
 import { percentile } from './harness.js';
 import { grantEntry, makeAuthors, workOf } from './_records.js';
+import { freePort, startServer } from './_server-process.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const cli = [join(here, '..', 'src', 'cli', 'main.js'), join(here, '..', 'dist', 'src', 'cli', 'main.js')].find((p) => existsSync(p))!;
 
 const { values: args } = parseArgs({
   options: {
@@ -52,29 +48,8 @@ let stopping = false;
 const dispatcher = new Agent({ connections: 512, pipelining: 1, keepAliveTimeout: 60_000 });
 const decoder = new TextDecoder();
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [cli, 'serve', '--data', dataDir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (/listening on/.test(output)) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)));
-  });
+async function startSoakServer(dataDir: string, port: number): Promise<ChildProcess> {
+  const { child } = await startServer(dataDir, port);
   // Keep reading its output so a chatty server never blocks on a full pipe.
   child.stdout!.resume();
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`server: ${d}`));
@@ -220,7 +195,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', interrupt);
   try {
     const port = await freePort();
-    server = await startServer(dataDir, port);
+    server = await startSoakServer(dataDir, port);
     const pid = server.pid!;
     const url = `http://127.0.0.1:${port}`;
     const creators = makeAuthors(64, 'soak-creator');

@@ -3,11 +3,9 @@
  * sustained signed-record submission with submit→checkpoint latency, random tile reads on a
  * 1,000,000-entry log, and creator queries with proof bundles.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,23 +16,11 @@ import { nodeHasher } from '../src/platform/node-hasher.js';
 import { nodeSigner } from '../src/platform/node-signer.js';
 import { LevelLogStore } from '../src/store/index.js';
 import type { Bench, BenchResult } from './harness.js';
+import { freePort, startServer } from './_server-process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-// Compiled, this file is dist/bench/; run from source (vitest), the CLI is in dist/ (npm test builds first).
-const cli = [join(here, '..', 'src', 'cli', 'main.js'), join(here, '..', 'dist', 'src', 'cli', 'main.js')].find((p) => existsSync(p))!;
 const loadScript = join(here, '_load.js');
 const ORIGIN = 'localhost/provenance-ledger';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Fills the data directory with `size` raw entries (the log is generic; tiles do not care). */
 async function prebuildLog(dataDir: string, size: number): Promise<void> {
@@ -52,21 +38,6 @@ async function prebuildLog(dataDir: string, size: number): Promise<void> {
   await log.close();
 }
 
-async function startServer(dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [cli, 'serve', '--data', dataDir, '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      if (/listening on/.test(output)) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)));
-  });
-  return child;
-}
-
 async function runLoad(mode: string, url: string, options: object): Promise<Record<string, number>> {
   const { stdout } = await promisify(execFile)(process.execPath, [loadScript, mode, url, JSON.stringify(options)], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop()!) as Record<string, number>;
@@ -79,7 +50,7 @@ async function serverBench(quick: boolean): Promise<BenchResult[]> {
   try {
     await prebuildLog(dataDir, treeSize);
     const port = await freePort();
-    server = await startServer(dataDir, port);
+    server = (await startServer(dataDir, port)).child;
     const url = `http://127.0.0.1:${port}`;
     const submit = await runLoad('submit', url, { seconds: quick ? 10 : 60 });
     const tiles = await runLoad('tiles', url, { seconds: quick ? 5 : 20, treeSize });
