@@ -66,7 +66,9 @@ export class AuditReportCollector {
 
   private addDisputed(item: UseItem, j: Judgement): void {
     const work = item.work.find((id) => id.startsWith('sha256:')) ?? item.work[0];
-    const row = this.disputed.get(work) ?? { work, claimants: [...j.claimants], items: 0 };
+    const row = this.disputed.get(work) ?? { work, claimants: [], items: 0 };
+    // Later uses may see more claimants of the same work: keep them all, first seen first.
+    for (const c of j.claimants) if (!row.claimants.includes(c)) row.claimants.push(c);
     row.items++;
     this.disputed.set(work, row);
   }

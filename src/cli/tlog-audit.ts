@@ -165,7 +165,7 @@ export async function auditTlogOnly(opts: TlogAuditOpts): Promise<TlogAuditSumma
 
 export function printTlogAudit(s: TlogAuditSummary, json: boolean): void {
   if (json) return printJson(s);
-  console.log(`log ${s.origin}: ${s.treeSize} entries (${s.entryBytes} bytes in ${s.entryBundles} bundles)`);
+  console.log(`log ${s.origin}: ${s.treeSize} entries (${s.entryBytes} bytes in ${s.entryBundles} entry bundle${s.entryBundles === 1 ? '' : 's'})`);
   console.log(`root ${s.rootHash}: recomputed from the entries and from the hash tiles; checkpoint signature verified`);
   if (s.consistentWithSaved) console.log(`consistent with the saved checkpoint of size ${s.sinceSize}`);
 }

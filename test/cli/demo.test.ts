@@ -10,11 +10,13 @@ import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { Command } from 'commander';
 import { audit, type AuditResult } from '../../src/cli/commands/audit.js';
+import { AuditReportCollector } from '../../src/cli/audit-report.js';
+import type { KeyRef, TrainingUseRecord, UseItem, WorkId } from '../../src/records/index.js';
 import { registerDemo, runDemo, type DemoResult } from '../../src/cli/commands/demo.js';
 import { openLedger } from '../../src/ledger/index.js';
 import { generatePrivateKey, verifierKeyOf } from '../../src/note/index.js';
 import { nodeSigner } from '../../src/platform/node-signer.js';
-import { VERDICT_PRECEDENCE } from '../../src/policy/index.js';
+import { VERDICT_PRECEDENCE, type ConsentPolicy } from '../../src/policy/index.js';
 import { createApp } from '../../src/server/app.js';
 import { LevelLogStore } from '../../src/store/index.js';
 import { tempDir } from '../support/tmp.js';
@@ -102,5 +104,30 @@ describe('pvl demo', () => {
     const json = JSON.parse(lines.join('\n')) as DemoResult;
     expect(json.steps[0].index).toBe(demo.steps.length);
     expect(json.records['training-use']).toBe(2);
+  });
+});
+
+describe('AuditReportCollector', () => {
+  const key = (c: string) => `ed25519:${c.repeat(64)}` as KeyRef;
+  const useOf = (author: KeyRef, name: string) => ({ type: 'training-use', v: 1, author, time: '2026-01-01T00:00:00Z', model: { name, version: '1' }, purpose: 'training', commercial: false, items: [] }) as unknown as TrainingUseRecord;
+  const item = (w: string): UseItem => ({ work: [`sha256:${w.repeat(64)}` as WorkId], consent: { none: true } });
+  const policy = { grant: (i: number) => (i === 7 ? { record: { retireBy: '2025-01-01T00:00:00Z' } } : undefined) } as unknown as ConsentPolicy;
+
+  it('groups by builder and model, unions claimants, and ignores consented items', () => {
+    const r = new AuditReportCollector(policy);
+    const [b, a] = [key('b'), key('a')];
+    r.add(1, useOf(b, 'm'), item('1'), { verdict: 'disputed', reason: '', claimants: [key('c'), key('d')] });
+    r.add(2, useOf(b, 'm'), item('1'), { verdict: 'disputed', reason: '', claimants: [key('c'), key('e')] });
+    r.add(2, useOf(b, 'm'), item('2'), { verdict: 'retention-overdue', reason: '', claimants: [], consentIndex: 7 });
+    r.add(3, useOf(a, 'z'), item('3'), { verdict: 'consented', reason: '', claimants: [] });
+    r.add(3, useOf(a, 'z'), item('4'), { verdict: 'no-consent', reason: '', claimants: [] });
+    expect(r.finish()).toEqual({
+      unconsented: [
+        { builder: a, model: 'z@1', uses: 1, items: 1, verdicts: { 'no-consent': 1 } },
+        { builder: b, model: 'm@1', uses: 2, items: 3, verdicts: { disputed: 2, 'retention-overdue': 1 } },
+      ],
+      disputedWorks: [{ work: `sha256:${'1'.repeat(64)}`, claimants: [key('c'), key('d'), key('e')], items: 2 }],
+      overdueRetirements: [{ builder: b, model: 'm@1', grant: 7, retireBy: '2025-01-01T00:00:00Z', items: 1 }],
+    });
   });
 });

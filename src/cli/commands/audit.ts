@@ -10,6 +10,7 @@ import { ConsentPolicy, type Judgement, type Verdict } from '../../policy/index.
 import { fromBase64, fromHex, parseRecord, verifyManifestItem, type TrainingUseRecord, type UseItem } from '../../records/index.js';
 import { loadCheckpoint, writeFileAtomic } from '../checkpoint-file.js';
 import { readVerifierKey } from '../keys.js';
+import { nodeEd25519Verify } from '../../platform/node-signer.js';
 import { printJson, printTable, Progress, reportError } from '../output.js';
 import { SplitViewError, addTrustOptions, detectSplitViews, loadTrust } from '../evidence.js';
 import { AuditReportCollector, printAuditReport, type AuditReport } from '../audit-report.js';
@@ -71,7 +72,7 @@ export async function audit(opts: AuditOpts): Promise<AuditResult> {
   const progress = new Progress('downloading', latest.checkpoint.size, 'entries');
   for await (const { index, entry } of client.entries(latest.checkpoint)) {
     try {
-      const parsed = parseRecord(entry);
+      const parsed = parseRecord(entry, { verify: nodeEd25519Verify }); // OpenSSL: ~25× noble's speed
       summary.records[parsed.payload.type] = (summary.records[parsed.payload.type] ?? 0) + 1;
       policy.apply(index, parsed);
       if (parsed.payload.type === 'training-use') uses.push({ index, record: parsed.payload });
