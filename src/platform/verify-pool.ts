@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { workerScript } from './worker-url.js';
 
 export interface SignatureToCheck {
   publicKey: Uint8Array;
@@ -26,7 +27,7 @@ export function verifyPool(size = Math.max(1, availableParallelism() - 1)): Veri
   let nextId = 0;
   const waiting = new Map<number, { slot: Slot; count: number; resolve: (r: boolean[]) => void; reject: (e: Error) => void }>();
   const slots: Slot[] = Array.from({ length: size }, () => {
-    const slot: Slot = { worker: new Worker(new URL('./verify-worker.js', import.meta.url)), pending: 0 };
+    const slot: Slot = { worker: new Worker(workerScript('verify-worker')), pending: 0 };
     slot.worker.unref();
     slot.worker.on('message', ({ id, results }: { id: number; results: boolean[] }) => {
       const w = waiting.get(id);

@@ -4,10 +4,11 @@
  * and running side by side. Hashes with node:crypto, like nodeHasher.
  */
 import { Worker } from 'node:worker_threads';
+import { workerScript } from './worker-url.js';
 import type { IntegrationInput, IntegrationOutput, Integrator } from '../log/index.js';
 
 export function workerIntegrator(): Integrator {
-  const worker = new Worker(new URL('./integration-worker.js', import.meta.url));
+  const worker = new Worker(workerScript('integration-worker'));
   worker.unref();
   let nextId = 0;
   const waiting = new Map<number, { resolve: (o: IntegrationOutput) => void; reject: (e: Error) => void }>();

@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LedgerClient } from '../../client/index.js';
 import { ConsentPolicy, type Judgement, type Verdict } from '../../policy/index.js';
-import { fromBase64, fromHex, parseRecord, verifyManifestItem, type TrainingUseRecord, type UseItem } from '../../records/index.js';
+import { type ParsedRecord, decodeRecord, fromBase64, fromHex, verifyManifestItem, type TrainingUseRecord, type UseItem } from '../../records/index.js';
+import { verifyPool } from '../../platform/verify-pool.js';
 import { loadCheckpoint, writeFileAtomic } from '../checkpoint-file.js';
 import { readVerifierKey } from '../keys.js';
-import { nodeEd25519Verify } from '../../platform/node-signer.js';
 import { printJson, printTable, Progress, reportError } from '../output.js';
 import { SplitViewError, addTrustOptions, detectSplitViews, loadTrust } from '../evidence.js';
 import { AuditReportCollector, printAuditReport, type AuditReport } from '../audit-report.js';
@@ -70,16 +70,54 @@ export async function audit(opts: AuditOpts): Promise<AuditResult> {
   const summary: AuditSummary = { treeSize: latest.checkpoint.size, records: {}, invalidEntries: 0, uses: 0, itemsJudged: 0, manifestItemsSkipped: 0, verdicts: {}, consistentWithSaved };
   const uses: Array<{ index: number; record: TrainingUseRecord }> = [];
   const progress = new Progress('downloading', latest.checkpoint.size, 'entries');
-  for await (const { index, entry } of client.entries(latest.checkpoint)) {
-    try {
-      const parsed = parseRecord(entry, { verify: nodeEd25519Verify }); // OpenSSL: ~25× noble's speed
-      summary.records[parsed.payload.type] = (summary.records[parsed.payload.type] ?? 0) + 1;
-      policy.apply(index, parsed);
-      if (parsed.payload.type === 'training-use') uses.push({ index, record: parsed.payload });
-    } catch {
-      summary.invalidEntries++;
+  const apply = (index: number, parsed: ParsedRecord) => {
+    summary.records[parsed.payload.type] = (summary.records[parsed.payload.type] ?? 0) + 1;
+    policy.apply(index, parsed);
+    if (parsed.payload.type === 'training-use') uses.push({ index, record: parsed.payload });
+  };
+  // Signatures are checked in a worker, a bundle of entries at a time, while this thread keeps
+  // downloading and decoding; records are applied to the policy in log order as batches return.
+  const signatures = verifyPool();
+  try {
+    const batches: Array<{ entries: Array<{ index: number; decoded?: ReturnType<typeof decodeRecord> }>; verified: Promise<boolean[]> }> = [];
+    const applyOldest = async () => {
+      const { entries, verified } = batches.shift()!;
+      const ok = await verified;
+      let at = 0;
+      for (const { index, decoded } of entries) {
+        if (!decoded) {
+          summary.invalidEntries++;
+          continue;
+        }
+        const n = decoded.signatures.length;
+        if (ok.slice(at, at + n).every(Boolean)) apply(index, decoded.record);
+        else summary.invalidEntries++;
+        at += n;
+      }
+    };
+    let batch: Array<{ index: number; decoded?: ReturnType<typeof decodeRecord> }> = [];
+    const send = () => {
+      batches.push({ entries: batch, verified: signatures.verify(batch.flatMap((b) => b.decoded?.signatures ?? [])) });
+      batch = [];
+    };
+    for await (const { index, entry } of client.entries(latest.checkpoint)) {
+      let decoded: ReturnType<typeof decodeRecord> | undefined;
+      try {
+        decoded = decodeRecord(entry);
+      } catch {
+        decoded = undefined;
+      }
+      batch.push({ index, decoded });
+      if (batch.length === 256) {
+        send();
+        if (batches.length > 4) await applyOldest();
+      }
+      progress.update(index + 1);
     }
-    progress.update(index + 1);
+    if (batch.length > 0) send();
+    while (batches.length > 0) await applyOldest();
+  } finally {
+    await signatures.close();
   }
   progress.done(latest.checkpoint.size);
   // Only now is the root proven: judge.
