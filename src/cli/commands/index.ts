@@ -10,9 +10,10 @@ import { registerModel } from './model.js';
 import { registerWatch } from './watch.js';
 import { registerAudit } from './audit.js';
 import { registerServe } from './serve.js';
+import { registerReindex } from './reindex.js';
 import { registerWitness } from './witness.js';
 import { registerDemo } from './demo.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKeygen, registerWork, registerCreator, registerConsent, registerVerify, registerUse, registerModel, registerWatch, registerAudit, registerServe, registerWitness, registerDemo];
+export const commands: RegisterCommand[] = [registerKeygen, registerWork, registerCreator, registerConsent, registerVerify, registerUse, registerModel, registerWatch, registerAudit, registerServe, registerReindex, registerWitness, registerDemo];
