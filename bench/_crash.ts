@@ -14,6 +14,7 @@ import { Agent, request } from 'undici';
 import { TILE_WIDTH, equalHashes, formatTilePath, rootOf, verifyConsistency } from '../src/merkle/index.js';
 import { type Checkpoint, type Verifier, openCheckpoint, parseVerifierKey } from '../src/note/index.js';
 import { nodeHasher } from '../src/platform/node-hasher.js';
+import { decodeBundle } from '../src/log/index.js';
 import { ManifestBuilder, toHex } from '../src/records/index.js';
 import { type Author, grantEntry, makeAuthors, workOf } from './_records.js';
 import { cliPath, freePort } from './_server-process.js';
@@ -228,7 +229,7 @@ export async function runCrashTest(opts: CrashOptions): Promise<CrashReport> {
       const bundle = await http('GET', `/${formatTilePath({ level: 'entries', index: n, width })}`);
       const tile = await http('GET', `/${formatTilePath({ level: 0, index: n, width })}`);
       if (bundle.status !== 200 || tile.status !== 200) throw new Error(`tile ${n} answered ${bundle.status}/${tile.status}`);
-      const hashes = entriesOf(bundle.bytes).map((e) => nodeHasher.hashLeaf(e));
+      const hashes = decodeBundle(bundle.bytes).map((e) => nodeHasher.hashLeaf(e));
       if (hashes.length !== width) throw new Error(`entry bundle ${n} has ${hashes.length} entries, not ${width}`);
       hashes.forEach((h, i) => {
         if (!equalHashes(h, tile.bytes.subarray(32 * i, 32 * i + 32))) throw new Error(`tile 0/${n} hash ${i} does not match its entry`);
@@ -239,15 +240,6 @@ export async function runCrashTest(opts: CrashOptions): Promise<CrashReport> {
   }
 }
 
-function entriesOf(bundle: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let at = 0; at < bundle.length; ) {
-    const length = (bundle[at] << 8) | bundle[at + 1];
-    out.push(bundle.subarray(at + 2, at + 2 + length));
-    at += 2 + length;
-  }
-  return out;
-}
 
 async function buildManifest(count: number): Promise<{ bytes: Uint8Array; root: string; count: number }> {
   const builder = new ManifestBuilder(count);
@@ -255,18 +247,9 @@ async function buildManifest(count: number): Promise<{ bytes: Uint8Array; root: 
   const salt = randomBytes(8).toString('hex');
   for (let i = 0; i < count; i++) chunks.push(builder.add({ work: [workOf(`${salt} ${i}`)], consent: { none: true } } as never));
   const summary = builder.finish();
-  return { bytes: concat(chunks), root: toHex(summary.root), count: summary.count };
+  return { bytes: Buffer.concat(chunks), root: toHex(summary.root), count: summary.count };
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string })?.code ?? '';

@@ -20,8 +20,13 @@ export const workOf = (label: string) => `sha256:${createHash('sha256').update(`
 
 /** A consent grant for work `label` by one of `authors`; distinct labels give distinct entries. */
 export function grantEntry(authors: Author[], n: number, label = String(n)): Uint8Array {
+  return signRecord(grantPayload(authors, n, label), authors[n % authors.length].signer, { verify: nodeEd25519Verify });
+}
+
+/** The payload grantEntry signs. */
+export function grantPayload(authors: Author[], n: number, label = String(n)): ConsentGrantRecord {
   const author = authors[n % authors.length];
-  const payload: ConsentGrantRecord = {
+  return {
     type: 'consent-grant',
     v: 1,
     author: author.ref,
@@ -32,5 +37,4 @@ export function grantEntry(authors: Author[], n: number, label = String(n)): Uin
     licensees: 'anyone',
     validFrom: '2025-01-01T00:00:00Z',
   };
-  return signRecord(payload, author.signer, { verify: nodeEd25519Verify });
 }

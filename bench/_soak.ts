@@ -19,10 +19,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { nodeEd25519Verify } from '../src/platform/node-signer.js';
-import { type ConsentGrantRecord, type TrainingUseRecord, RECORD_PAYLOAD_TYPE, encodeEntry, preAuthEncoding, signRecord, toBase64 } from '../src/records/index.js';
+import { type TrainingUseRecord, RECORD_PAYLOAD_TYPE, encodeEntry, preAuthEncoding, signRecord, toBase64 } from '../src/records/index.js';
 import { canonicalJsonBytes } from '../src/records/canonical.js';
 import { percentile } from './harness.js';
-import { grantEntry, makeAuthors, workOf } from './_records.js';
+import { grantEntry, grantPayload, makeAuthors, workOf } from './_records.js';
 import { freePort, startServer } from './_server-process.js';
 
 
@@ -102,17 +102,7 @@ async function seed(url: string, creators: ReturnType<typeof makeAuthors>): Prom
  */
 function quickGrant(authors: ReturnType<typeof makeAuthors>, n: number): string {
   const author = authors[n % authors.length];
-  const payload: ConsentGrantRecord = {
-    type: 'consent-grant',
-    v: 1,
-    author: author.ref,
-    time: '2026-01-01T00:00:00Z',
-    works: [[workOf(`soak ${n}`)]] as ConsentGrantRecord['works'],
-    uses: { ai_generative_training: { use: 'allowed' }, ai_training: { use: 'allowed' }, ai_inference: { use: 'notAllowed' }, data_mining: { use: 'allowed' } },
-    commercial: n % 2 === 0,
-    licensees: 'anyone',
-    validFrom: '2025-01-01T00:00:00Z',
-  };
+  const payload = grantPayload(authors, n, `soak ${n}`);
   const bytes = canonicalJsonBytes(payload);
   const sig = author.signer.sign(preAuthEncoding(RECORD_PAYLOAD_TYPE, bytes));
   return decoder.decode(encodeEntry({ payloadType: RECORD_PAYLOAD_TYPE, payload: toBase64(bytes), signatures: [{ keyid: author.ref, sig: toBase64(sig) }] }));

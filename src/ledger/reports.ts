@@ -7,7 +7,7 @@ import type { Log } from '../log/index.js';
 import { type ConsentPolicy, type Judgement } from '../policy/index.js';
 import { type UseItem, fromHex, parseModelId, toBase64 } from '../records/index.js';
 import type { ManifestStore } from './manifests.js';
-import { Lru } from '../log/lru.js';
+import { Lru } from '../log/index.js';
 import type { ProofBundle, UseReport, Verdict } from './types.js';
 
 const utf8 = new TextDecoder();

@@ -20,6 +20,7 @@ import { createServerMetrics } from '../../server/metrics.js';
 import { writeSecretFile } from '../keys.js';
 import { UsageError } from '../output.js';
 import { WitnessPublisher, type WitnessConfig } from '../../witness/publisher.js';
+import { untilStopSignal } from '../signals.js';
 
 interface ServeOptions {
   data: string;
@@ -137,15 +138,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   console.log(`listening on http://${shownHost}:${bound}`);
 
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  await untilStopSignal();
   // Stop accepting; end event streams so open connections can drain; then the log finishes its round.
   shutdown.abort();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -9,6 +9,7 @@ import { type Verifier, parseVerifierKey } from '../../note/index.js';
 import { nodeEd25519Verify } from '../../platform/node-signer.js';
 import { loadOrCreateWitnessKey, startWitnessServer } from '../../witness/server.js';
 import { UsageError } from '../output.js';
+import { untilStopSignal } from '../signals.js';
 
 interface WitnessServeOptions {
   data: string;
@@ -45,17 +46,6 @@ export function parseLogOptions(values: string[]): Map<string, Verifier[]> {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-async function untilSignal(): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      resolve();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
-}
 
 export async function runWitnessServe(opts: WitnessServeOptions): Promise<void> {
   const port = parsePort(opts.port);
@@ -64,7 +54,7 @@ export async function runWitnessServe(opts: WitnessServeOptions): Promise<void> 
   const running = await startWitnessServer({ data: opts.data, key, logs, host: opts.host, port });
   console.log(`${created ? 'created witness key; ' : ''}cosigner verifier key: ${running.witness.verifierKey}`);
   console.log(`listening on ${running.url}`);
-  await untilSignal();
+  await untilStopSignal();
   await running.close();
 }
 
