@@ -17,7 +17,7 @@ import { nodeHasher } from '../src/platform/node-hasher.js';
 import { decodeBundle } from '../src/log/index.js';
 import { ManifestBuilder, toHex } from '../src/records/index.js';
 import { type Author, grantEntry, makeAuthors, workOf } from './_records.js';
-import { cliPath, freePort } from './_server-process.js';
+import { SERVER_NODE_FLAGS, cliPath, freePort } from './_server-process.js';
 
 
 export interface CrashReport {
@@ -48,7 +48,7 @@ class ServerProcess {
 
   async start(): Promise<string> {
     this.output = '';
-    const child = spawn(process.execPath, [cliPath, 'serve', '--data', this.dataDir, '--port', String(this.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, cliPath, 'serve', '--data', this.dataDir, '--port', String(this.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       const onData = (d: Buffer) => {

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 /**
  * `pvl` — the Provenance Ledger command line. Each command lives in commands/<name>.ts and
  * registers itself on the program; errors become one readable line and a non-zero exit.

@@ -83,6 +83,8 @@ class LedgerImpl implements Ledger {
   private readonly policyFeed = new Serial();
   private readonly rounds = new Serial();
   private indexed = 0;
+  /** Entries [0, fed) went through the policy feed (records or not). */
+  private fed = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private roundActive = false;
   private closed = false;
@@ -127,10 +129,10 @@ class LedgerImpl implements Ledger {
 
   // ---- the policy feed -------------------------------------------------------------------
 
-  /** Applies sequenced entries [policy.size, size) to the policy, in log order. */
+  /** Applies sequenced entries [fed, size) to the policy, in log order. */
   private syncPolicy(size: number): Promise<void> {
     return this.policyFeed.run(async () => {
-      for (let at = this.policy.size; at < size; ) {
+      for (let at = this.fed; at < size; ) {
         const count = Math.min(READ_PAGE, size - at);
         const records = await this.recordsAt(at, count);
         for (const { index, record } of records) {
@@ -140,6 +142,7 @@ class LedgerImpl implements Ledger {
           await this.addToSimilarity(index, record);
         }
         at += count;
+        this.fed = at;
       }
     });
   }

@@ -4,7 +4,7 @@
  * the payload bytes, which are themselves the RFC 8785 text of the payload.
  */
 import { z } from 'zod';
-import { canonicalJsonBytes } from './canonical.js';
+import { canonicalJson } from './canonical.js';
 import { encodeUtf8 } from './encoding.js';
 import { keyRefSchema } from './schema.js';
 import type { KeyRef } from './keys.js';
@@ -42,5 +42,40 @@ export function preAuthEncoding(payloadType: string, body: Uint8Array): Uint8Arr
 
 /** The log entry for an envelope: its RFC 8785 bytes. */
 export function encodeEntry(envelope: Envelope): Uint8Array {
-  return canonicalJsonBytes(envelope);
+  return canonicalEntry(envelope);
+}
+
+/**
+ * The RFC 8785 bytes of a submitted JSON value (the log entry it would be). A value shaped like
+ * an envelope takes envelopeText, byte-identical to the general serialiser and several times
+ * cheaper; anything else goes through the serialiser (and is then refused by decodeRecord).
+ */
+export function canonicalEntry(value: unknown): Uint8Array {
+  return encodeUtf8(envelopeText(value) ?? canonicalJson(value));
+}
+
+/**
+ * The RFC 8785 text of a value with exactly the envelope's members (all strings), or undefined
+ * for any other value. With the members fixed, the canonical text is a template: RFC 8785 sorts
+ * the keys (payload < payloadType < signatures; keyid < sig) and writes strings as
+ * JSON.stringify does.
+ */
+export function envelopeText(value: unknown): string | undefined {
+  if (!hasExactly(value, ENVELOPE_KEYS)) return undefined;
+  const { payload, payloadType, signatures } = value as Record<string, unknown>;
+  if (typeof payload !== 'string' || typeof payloadType !== 'string' || !Array.isArray(signatures) || signatures.length !== 1) return undefined;
+  const signature: unknown = signatures[0];
+  if (!hasExactly(signature, SIGNATURE_KEYS)) return undefined;
+  const { keyid, sig } = signature as Record<string, unknown>;
+  if (typeof keyid !== 'string' || typeof sig !== 'string') return undefined;
+  return `{"payload":${JSON.stringify(payload)},"payloadType":${JSON.stringify(payloadType)},"signatures":[{"keyid":${JSON.stringify(keyid)},"sig":${JSON.stringify(sig)}}]}`;
+}
+
+const ENVELOPE_KEYS = ['payload', 'payloadType', 'signatures'];
+const SIGNATURE_KEYS = ['keyid', 'sig'];
+
+function hasExactly(value: unknown, keys: string[]): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const own = Object.keys(value);
+  return own.length === keys.length && keys.every((k) => Object.hasOwn(value, k));
 }

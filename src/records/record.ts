@@ -6,7 +6,7 @@
 import { nobleEd25519Verify, type Ed25519Verify, type Signer } from '../note/index.js';
 import { canonicalJson, canonicalJsonBytes } from './canonical.js';
 import { decodeUtf8, encodeUtf8, fromBase64, toBase64 } from './encoding.js';
-import { ED25519_SIGNATURE_SIZE, MAX_ENTRY_SIZE, RECORD_PAYLOAD_TYPE, encodeEntry, envelopeSchema, preAuthEncoding, type Envelope } from './envelope.js';
+import { ED25519_SIGNATURE_SIZE, MAX_ENTRY_SIZE, RECORD_PAYLOAD_TYPE, encodeEntry, envelopeSchema, envelopeText, preAuthEncoding, type Envelope } from './envelope.js';
 import { RecordError } from './errors.js';
 import { parseKeyRef, type KeyRef } from './keys.js';
 import type { CreatorRecord, RecordPayload } from './schema.js';
@@ -61,9 +61,8 @@ function parseCanonicalJson(bytes: Uint8Array, field: string): unknown {
 
 /**
  * The envelope, checked to be in RFC 8785 form. Once its shape is known, its canonical text is
- * a fixed template (RFC 8785 serialises strings exactly as JSON.stringify does), which is much
- * cheaper than the general serialiser; a shape error on a non-canonical entry is reported as
- * the shape error.
+ * a fixed template (envelopeText); a shape error on a non-canonical entry is reported as the
+ * shape error.
  */
 function parseEnvelope(entry: Uint8Array): Envelope {
   const text = decodeUtf8(entry);
@@ -75,8 +74,7 @@ function parseEnvelope(entry: Uint8Array): Envelope {
     throw new RecordError('malformed-json', `is not JSON (${(e as Error).message})`, 'entry');
   }
   const envelope = parseWith(envelopeSchema, value, '') as Envelope;
-  const { keyid, sig } = envelope.signatures[0];
-  const canonical = `{"payload":${JSON.stringify(envelope.payload)},"payloadType":${JSON.stringify(envelope.payloadType)},"signatures":[{"keyid":${JSON.stringify(keyid)},"sig":${JSON.stringify(sig)}}]}`;
+  const canonical = envelopeText(envelope)!;
   if (canonical !== text) {
     throw new RecordError('non-canonical', `is not in RFC 8785 canonical form (first difference at character ${firstDifference(canonical, text)})`, 'entry');
   }

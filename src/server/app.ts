@@ -12,8 +12,7 @@ import type { Log, SignedCheckpoint } from '../log/index.js';
 import { type Hash, TILE_WIDTH, parseTilePath, tileWidthAt } from '../merkle/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
-import { isKeyRef, isWorkId, parseRecord } from '../records/index.js';
-import { canonicalJsonBytes } from '../records/canonical.js';
+import { canonicalEntry, isKeyRef, isWorkId, parseRecord } from '../records/index.js';
 import { isLedgerError } from '../errors.js';
 import { type ServerMetrics, Gauge, createServerMetrics } from './metrics.js';
 import { HttpProblem, problemFromError, problemResponse, statusOf } from './problem.js';
@@ -334,9 +333,9 @@ export function createApp(opts: AppOptions): Hono<Env> {
           const list = value as unknown[];
           if (list.length === 0) throw new HttpProblem(400, 'empty-batch', 'an array of envelopes must not be empty', 'body');
           if (list.length > MAX_BATCH) throw new HttpProblem(400, 'batch-too-large', `at most ${MAX_BATCH} envelopes per request, got ${list.length}`, 'body');
-          envelopes = list.map((e) => canonicalJsonBytes(e));
+          envelopes = list.map((e) => canonicalEntry(e));
         } else {
-          envelopes = [canonicalJsonBytes(value)];
+          envelopes = [canonicalEntry(value)];
         }
       } catch (err) {
         if (statusOf(err) < 500) metrics.recordsRejected.inc();

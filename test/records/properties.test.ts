@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LedgerError } from '../../src/errors.js';
-import { MAX_ENTRY_SIZE, RECORD_TYPES, type RecordPayload, encodeEntry, fromBase64, isRecordTime, parseRecord, recordTimeSeconds, signRecord, toBase64 } from '../../src/records/index.js';
+import { MAX_ENTRY_SIZE, RECORD_TYPES, type RecordPayload, canonicalEntry, encodeEntry, fromBase64, isRecordTime, parseRecord, recordTimeSeconds, signRecord, toBase64 } from '../../src/records/index.js';
 import { canonicalJson } from '../../src/records/canonical.js';
 import { payloadArb, signRaw, signerOf, verify } from './fixtures.js';
 
@@ -196,6 +196,21 @@ describe('records: value checks against independent oracles', () => {
         expect(fromBase64(mutated)).toBeUndefined();
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('canonicalEntry: the envelope template equals the general RFC 8785 serialiser on any JSON value', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 12 }).chain((s) => fc.oneof(fc.constant(s), fc.string({ unit: 'binary', maxLength: 6 })));
+    const envelopeLike = fc.record({
+      payload: fc.oneof(text, fc.integer()),
+      payloadType: text,
+      signatures: fc.oneof(fc.tuple(fc.oneof(fc.record({ keyid: text, sig: text }), fc.record({ sig: text, keyid: text, extra: fc.constant(1) }, { requiredKeys: ['sig', 'keyid'] }))), fc.array(fc.record({ keyid: text, sig: text }), { maxLength: 2 })),
+    }, { requiredKeys: ['payload', 'signatures'] });
+    fc.assert(
+      fc.property(fc.oneof(envelopeLike, fc.jsonValue()), (value) => {
+        expect(new TextDecoder().decode(canonicalEntry(value))).toBe(canonicalJson(value));
+      }),
+      { numRuns: 500 },
     );
   });
 });
