@@ -7,7 +7,8 @@
  *           ?wait=checkpoint from many connections: records/s and submit→checkpoint latency.
  *  tiles  — GETs random full level-0 tiles: requests/s.
  *  uses   — declares training uses of some granted works, then GETs creators' uses (with proof
- *           bundles): latency percentiles.
+ *           bundles, ~60 per creator): latency percentiles one query at a time, then queries/s
+ *           and latencies with 8 concurrent connections.
  */
 import { Agent, request } from 'undici';
 import { formatTilePath } from '../src/merkle/index.js';
@@ -128,9 +129,26 @@ async function uses(): Promise<Record<string, number>> {
     const declared = await post('/records?wait=checkpoint', `[${useBodies.slice(at, at + 50).join(',')}]`);
     if (declared.status !== 201 && declared.status !== 200) throw new Error(`uses answered ${declared.status}: ${JSON.stringify(declared.json).slice(0, 300)}`);
   }
-  const latencies: number[] = [];
   const seconds = options.seconds ?? 15;
-  const deadline = performance.now() + seconds * 1000;
+  // One creator at a time (the latency a creator sees), then 8 at once (what the server sustains).
+  const alone = await queryCreators(1, seconds / 2);
+  const crowd = await queryCreators(options.connections ?? 8, seconds / 2);
+  return {
+    queries: alone.latencies.length,
+    p50_ms: percentile(alone.latencies, 50),
+    p99_ms: percentile(alone.latencies, 99),
+    concurrent: options.connections ?? 8,
+    concurrent_queries_per_s: crowd.latencies.length / crowd.seconds,
+    concurrent_p50_ms: percentile(crowd.latencies, 50),
+    concurrent_p99_ms: percentile(crowd.latencies, 99),
+  };
+}
+
+/** GETs random creators' uses from `connections` connections for `seconds`: latencies in ms. */
+async function queryCreators(connections: number, seconds: number): Promise<{ latencies: number[]; seconds: number }> {
+  const latencies: number[] = [];
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
   const worker = async () => {
     while (performance.now() < deadline) {
       const creator = creators[Math.floor(Math.random() * creators.length)];
@@ -140,8 +158,8 @@ async function uses(): Promise<Record<string, number>> {
       latencies.push(performance.now() - t);
     }
   };
-  await Promise.all(Array.from({ length: options.connections ?? 8 }, worker));
-  return { queries: latencies.length, p50_ms: percentile(latencies, 50), p99_ms: percentile(latencies, 99) };
+  await Promise.all(Array.from({ length: connections }, worker));
+  return { latencies, seconds: secondsSince(start) };
 }
 
 const modes: Record<string, () => Promise<Record<string, number>>> = { submit, tiles, uses };

@@ -18,14 +18,19 @@ export interface IndexedItem {
 }
 
 type Op = { key: Uint8Array; value: Uint8Array | null };
+/** A work named by an indexed use item. */
+export type WorkUse = { work: string; useIndex: number; position: number };
 const EMPTY = new Uint8Array(0);
 
 export class IndexWriter {
   private ops: Op[] = [];
+  private workUses: WorkUse[] = [];
 
+  /** `onWritten` hears of each work → use key once it is written (for caches of the index). */
   constructor(
     private readonly space: KeyValueSpace,
     private readonly manifests: ManifestStore,
+    private readonly onWritten?: (uses: WorkUse[]) => void,
   ) {}
 
   /**
@@ -49,7 +54,10 @@ export class IndexWriter {
   }
 
   private addItem(indexed: IndexedItem, onItem?: (item: IndexedItem) => void): void {
-    for (const id of indexed.item.work) this.ops.push({ key: workUseKey(id, indexed.useIndex, indexed.position), value: EMPTY });
+    for (const id of indexed.item.work) {
+      this.ops.push({ key: workUseKey(id, indexed.useIndex, indexed.position), value: EMPTY });
+      if (this.onWritten) this.workUses.push({ work: id, useIndex: indexed.useIndex, position: indexed.position });
+    }
     onItem?.(indexed);
   }
 
@@ -69,7 +77,10 @@ export class IndexWriter {
 
   private async flush(): Promise<void> {
     const ops = this.ops;
+    const workUses = this.workUses;
     this.ops = [];
+    this.workUses = [];
     if (ops.length > 0) await this.space.write(ops);
+    if (workUses.length > 0) this.onWritten?.(workUses);
   }
 }

@@ -253,7 +253,7 @@ class LedgerImpl implements Ledger {
   private async indexUpTo(size: number, notify: boolean): Promise<void> {
     if (size <= this.indexed) return;
     await this.syncPolicy(size);
-    const writer = new IndexWriter(this.space, this.manifests);
+    const writer = new IndexWriter(this.space, this.manifests, (uses) => this.queries.written(uses));
     const items: IndexedItem[] = [];
     // Only items someone claims are kept for notification: a manifest may have millions.
     const collect = notify && this.useListeners.length > 0 ? (it: IndexedItem) => void (this.claimantsOf(it).length > 0 && items.push(it)) : undefined;
@@ -312,6 +312,7 @@ class LedgerImpl implements Ledger {
   reindex(): Promise<void> {
     return this.rounds.run(async () => {
       for (const tag of INDEX_TAGS) await this.space.clear(prefixRange(Uint8Array.of(tag)));
+      this.queries.cleared();
       this.indexed = 0;
       await this.indexUpTo(this.log.checkpoint.checkpoint.size, false);
     });

@@ -8,7 +8,9 @@ import type { KeyRef } from '../records/index.js';
 import type { KeyValueSpace, LogStore } from '../store/index.js';
 import { TAG, prefixRange, readU64, workPrefix } from './keys.js';
 import type { ReportBuilder, UseRef } from './reports.js';
+import type { WorkUse } from './indexer.js';
 import type { UseSimilarity } from './similar.js';
+import { Lru } from '../log/index.js';
 import { parseTrusted } from './trusted.js';
 import type { UseReport } from './types.js';
 
@@ -26,10 +28,20 @@ export interface QuerySources {
 
 type WorkRef = UseRef & { work: string; distance?: number };
 
+/**
+ * Works whose use lists are kept in memory. Creators ask about the same works again and again,
+ * and opening a LevelDB range costs more than the rest of a small query.
+ */
+const CACHED_WORKS = 50_000;
+
 export class LedgerQueries {
   private readonly space: KeyValueSpace;
   private readonly policy: ConsentPolicy;
   private readonly reports: ReportBuilder;
+  /** Use refs per work in log order: whole index lists, kept in step by `written`. */
+  private readonly refCache = new Lru<string, UseRef[]>(CACHED_WORKS);
+  /** Counts index writes, so that a scan overlapping one is not cached (it may miss its refs). */
+  private writes = 0;
 
   constructor(private readonly src: QuerySources) {
     this.space = src.space;
@@ -39,14 +51,37 @@ export class LedgerQueries {
 
   /** (useIndex, position) of items naming `workId`, in log order, after `after` if given. */
   private async useRefs(workId: string, after: UseRef | null = null): Promise<UseRef[]> {
-    const prefix = workPrefix(TAG.workUse, workId);
-    const range = prefixRange(prefix);
-    const refs: UseRef[] = [];
-    for await (const [key] of this.space.range(range)) {
-      const ref = { useIndex: readU64(key, prefix.length), position: readU64(key, prefix.length + 8) };
-      if (!after || compareRefs(ref, after) > 0) refs.push(ref);
+    let refs = this.refCache.get(workId);
+    if (!refs) {
+      const writesBefore = this.writes;
+      refs = await this.scanUseRefs(workId);
+      if (this.writes === writesBefore) this.refCache.set(workId, refs);
     }
+    return after ? refs.filter((ref) => compareRefs(ref, after) > 0) : refs;
+  }
+
+  private async scanUseRefs(workId: string): Promise<UseRef[]> {
+    const prefix = workPrefix(TAG.workUse, workId);
+    const refs: UseRef[] = [];
+    for await (const [key] of this.space.range(prefixRange(prefix))) refs.push({ useIndex: readU64(key, prefix.length), position: readU64(key, prefix.length + 8) });
     return refs;
+  }
+
+  /** The index writer wrote these work → use keys (always after every key already cached). */
+  written(uses: WorkUse[]): void {
+    this.writes++;
+    for (const { work, useIndex, position } of uses) {
+      const refs = this.refCache.get(work);
+      const ref = { useIndex, position };
+      // A scan that saw the keys land may already hold them.
+      if (refs && (refs.length === 0 || compareRefs(refs[refs.length - 1], ref) < 0)) refs.push(ref);
+    }
+  }
+
+  /** The index was cleared (reindex). */
+  cleared(): void {
+    this.writes++;
+    this.refCache.clear();
   }
 
   /**

@@ -28,9 +28,12 @@ function modelOf(id: string): { builder: string; name: string; version: string }
 
 /** Training-use entries are few and asked for again and again: keep them, base64-encoded. */
 const ENTRY_CACHE_SIZE = 4096;
+/** Inclusion proofs at the current checkpoint, base64-encoded: the same uses come up in many queries. */
+const PROOF_CACHE_SIZE = 16_384;
 
 export class ReportBuilder {
   private readonly entries = new Lru<number, string>(ENTRY_CACHE_SIZE);
+  private readonly proofs = new Lru<string, string[]>(PROOF_CACHE_SIZE);
 
   constructor(
     private readonly log: Log,
@@ -87,15 +90,25 @@ export class ReportBuilder {
 
   private async bundleBase(ref: UseRef, manifest: ProofBundle['manifest'], work: string): Promise<Omit<ProofBundle, 'verdict'>> {
     const { checkpoint, note } = this.log.checkpoint;
-    const [entry, proof] = await Promise.all([this.entryBase64(ref.useIndex), this.log.inclusionProof(ref.useIndex, checkpoint.size)]);
+    const [entry, proof] = await Promise.all([this.entryBase64(ref.useIndex), this.inclusionProof(ref.useIndex, checkpoint.size)]);
     return {
       type: 'pvl.proof-bundle/v1',
       origin: checkpoint.origin,
       checkpoint: utf8.decode(note),
-      log: { index: ref.useIndex, entry, inclusionProof: proof.map(toBase64) },
+      log: { index: ref.useIndex, entry, inclusionProof: proof },
       manifest,
       work,
     };
+  }
+
+  private async inclusionProof(index: number, size: number): Promise<string[]> {
+    const key = `${index}/${size}`;
+    let proof = this.proofs.get(key);
+    if (!proof) {
+      proof = (await this.log.inclusionProof(index, size)).map(toBase64);
+      this.proofs.set(key, proof);
+    }
+    return proof;
   }
 
   private async entryBase64(index: number): Promise<string> {

@@ -5,7 +5,6 @@
  * Every error is an RFC 9457 problem document; every GET answers CORS `*`.
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { cors } from 'hono/cors';
 import type { HttpBindings } from '@hono/node-server';
 import type { Ledger, SubmitResult } from '../ledger/types.js';
 import type { Log, SignedCheckpoint } from '../log/index.js';
@@ -113,6 +112,14 @@ function param(c: Context<Env>, name: string): string {
 /** The media type of a Content-Type header, lowercased, without parameters. */
 function mediaType(c: Context): string {
   return (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+}
+
+const CORS_READ_HEADERS = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'Content-Length,Content-Type,Cache-Control' };
+
+function corsPreflightHeaders(requested: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': 'GET,HEAD', 'Access-Control-Max-Age': '86400' };
+  if (requested) Object.assign(headers, { 'Access-Control-Allow-Headers': requested.split(',').map((h) => h.trim()).join(','), Vary: 'Access-Control-Request-Headers' });
+  return headers;
 }
 
 /** The raw request path as sent (before URL normalisation removed dot segments). */
@@ -242,12 +249,18 @@ export function createApp(opts: AppOptions): Hono<Env> {
     await next();
   });
 
-  // CORS on reads: every GET (and its preflight) answers Access-Control-Allow-Origin: *.
-  const corsReads = cors({ origin: '*', allowMethods: ['GET', 'HEAD'], maxAge: 86400, exposeHeaders: ['Content-Length', 'Content-Type', 'Cache-Control'] });
+  // CORS on reads: every GET and HEAD answers Access-Control-Allow-Origin: *, and a preflight
+  // allows exactly those. The headers go in before the handler builds its answer: hono's cors()
+  // sets them on the finished response, which makes @hono/node-server rebuild every answer as a
+  // full Response (for a creator's 300 KB of proof bundles, a third of the query's cost).
   app.use('*', async (c, next) => {
     const m = c.req.method;
-    if (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return corsReads(c, next);
+    if (m === 'OPTIONS') return c.body(null, 204, corsPreflightHeaders(c.req.header('Access-Control-Request-Headers')));
+    if (m !== 'GET' && m !== 'HEAD') return next();
+    for (const [name, value] of Object.entries(CORS_READ_HEADERS)) c.header(name, value);
     await next();
+    // Problem answers are built apart from the context and miss the prepared headers.
+    if (c.res.status >= 400) for (const [name, value] of Object.entries(CORS_READ_HEADERS)) c.res.headers.set(name, value);
   });
 
   /** Registers handlers for a path and answers 405 (with Allow) to every other method. */

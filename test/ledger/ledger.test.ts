@@ -165,6 +165,9 @@ describe('queries, verdicts and bundles', () => {
   it('follows revocations, lineage and usesSince in log order', async () => {
     const ledger = await openTestLedger(await freshDir());
     const { ga, u } = await seed(ledger);
+    // Asked before the later records: what the query remembered must grow with the index.
+    expect(summary(await ledger.usesOfWork(W1))).toHaveLength(1);
+    expect(await ledger.usesSince({ creator: alice.ref }, null)).toHaveLength(1);
     const [l] = await ledger.submit([sign(lineage(builder2, 'm2@1', { builder: builder1, model: 'm1@1' }), builder2)]);
     const [u2] = await ledger.submit([sign(use(builder1, 'm3@1', [item(W3, { none: true }), item(W1, { index: ga.index })]), builder1)]);
     const [rv] = await ledger.submit([sign(revocation(alice, { index: ga.index }, '2026-01-01T00:00:00Z', '2026-08-01T00:00:00Z'), alice)]);
@@ -174,6 +177,8 @@ describe('queries, verdicts and bundles', () => {
       { useIndex: u.index, position: 0, model: 'm2', via: l.index, verdict: 'consented' },
       { useIndex: u2.index, position: 1, model: 'm3', via: null, verdict: 'consented' },
     ]);
+    // Proofs are at the checkpoint the reports name, not the one of the first query.
+    for (const r of await ledger.usesOfWork(W1)) checkBundle(r.bundle);
     expect((await ledger.consentsOfWork(W1)).map((c) => c.status)).toEqual(['revoked']);
     const since = await ledger.usesSince({ creator: alice.ref }, { useIndex: u.index, position: 0 });
     expect(summary(since)).toEqual([{ useIndex: u2.index, position: 1, model: 'm3', via: null, verdict: 'consented' }]);

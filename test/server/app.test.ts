@@ -167,6 +167,23 @@ describe('tlog-tiles reads', () => {
     await expectProblem(res, 405, 'method-not-allowed');
     expect(res.headers.get('allow')).toContain('GET');
   });
+
+  it('opens reads to other origins (answers and problems alike) and nothing else', async () => {
+    const { app } = await setup();
+    const json = await app.request('/healthz');
+    expect(json.headers.get('access-control-allow-origin')).toBe('*');
+    expect(json.headers.get('access-control-expose-headers')).toContain('Cache-Control');
+    const missing = await app.request('/works/sha256:' + '0'.repeat(63) + 'g/uses');
+    expect(missing.status).toBe(400);
+    expect(missing.headers.get('access-control-allow-origin')).toBe('*');
+    const preflight = await app.request('/works/x/uses', { method: 'OPTIONS', headers: { 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'last-event-id, accept' } });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET,HEAD');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('last-event-id,accept');
+    const post = await app.request('/records', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+    expect(post.status).toBe(400);
+    expect(post.headers.get('access-control-allow-origin')).toBeNull();
+  });
 });
 
 /** Reads SSE events from a response body until `count` events arrived. */
