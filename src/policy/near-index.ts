@@ -1,8 +1,8 @@
 /**
  * Perceptual identifiers (`phash:`, `tcode:`, 64 bits) searchable by Hamming distance, one space
  * per scheme. Browser-safe. Small sets are scanned linearly; a set that reaches SCAN_LIMIT entries
- * moves into a multi-index-hashing SimilarityIndex (src/works/similarity.ts), whose 32 MiB of
- * bucket heads would be wasteful for the many small policies tests and browsers build.
+ * moves into a multi-index-hashing SimilarityIndex (src/works/similarity.ts), whose 1 MiB of
+ * bucket offsets would be wasteful for the many small policies tests and browsers build.
  */
 import { SimilarityIndex, popcount32 } from '../works/similarity.js';
 import { DEFAULT_MAX_DISTANCE } from '../works/thresholds.js';

@@ -6,9 +6,11 @@ import { DEFAULT_MAX_DISTANCE, codeOfBytes, hammingDistance64 } from '../../src/
 import { workIdsOfBytes, workIdsOfFile } from '../../src/works/node.js';
 import { parseWorkId, workIdOfBytes } from '../../src/records/works.js';
 import { tempDir } from '../support/tmp.js';
-import { TRANSFORMS, baseImage } from './corpus.js';
+import { DISTINCT_KINDS, TRANSFORMS, baseImage, distinctImage } from './corpus.js';
 
 const IMAGES = 40;
+/** Extra distinct images for the false-match count: with the 40 originals, 300 images = 44,850 pairs. */
+const DISTINCT = 260;
 const threshold = DEFAULT_MAX_DISTANCE.phash;
 
 async function phashOf(bytes: Buffer): Promise<bigint> {
@@ -42,6 +44,30 @@ describe('image Content-Code on a generated corpus', () => {
     for (const n of ['jpeg-q90', 'jpeg-q70', 'jpeg-q50', 'webp', 'resize-50']) expect(share(n), n).toBeGreaterThanOrEqual(0.99);
     expect(share('crop-5')).toBeGreaterThanOrEqual(0.9);
     for (const n of ['crop-10', 'rotate-2', 'watermark']) expect(share(n), n).toBeGreaterThanOrEqual(0.8);
+    expect(falseMatches / pairs).toBeLessThanOrEqual(0.001);
+  }, 60_000);
+});
+
+describe('false matches between distinct images', () => {
+  it('stay at or below 0.1% of pairs at the default threshold', async () => {
+    const images: Array<{ kind: string; code: bigint }> = [];
+    for (let s = 0; s < IMAGES; s++) images.push({ kind: 'photo-like', code: await phashOf(await baseImage(s)) });
+    for (let s = 0; s < DISTINCT; s++) images.push({ kind: DISTINCT_KINDS[s % DISTINCT_KINDS.length], code: await phashOf(await distinctImage(s)) });
+    let pairs = 0;
+    let smallest = 64;
+    const matches: Record<string, number> = {};
+    for (let i = 0; i < images.length; i++)
+      for (let j = i + 1; j < images.length; j++, pairs++) {
+        const d = hammingDistance64(images[i].code, images[j].code);
+        smallest = Math.min(smallest, d);
+        if (d > threshold) continue;
+        const kinds = [images[i].kind, images[j].kind].sort().join('/');
+        matches[kinds] = (matches[kinds] ?? 0) + 1;
+      }
+    const falseMatches = Object.values(matches).reduce((a, b) => a + b, 0);
+    console.log(`threshold ${threshold}: ${images.length} distinct images, false matches ${falseMatches}/${pairs} = ${(100 * falseMatches / pairs).toFixed(3)}%`,
+      `(smallest distance ${smallest}; by kinds ${JSON.stringify(matches)})`);
+    expect(pairs).toBeGreaterThanOrEqual(5000);
     expect(falseMatches / pairs).toBeLessThanOrEqual(0.001);
   }, 60_000);
 });
