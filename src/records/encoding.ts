@@ -34,6 +34,15 @@ export function fromHex(s: string): Uint8Array | undefined {
   return out;
 }
 
+/** Whether s[from, to) is all lowercase hex digits (`to` within `s`). */
+export function isLowerHex(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
+
 /**
  * Decodes `hexLength` lowercase hex digits of `s` from `from` straight into `out` at `at`:
  * false if any is not a lowercase hex digit. No allocation (manifest items run this 10^7 times).
@@ -77,39 +86,104 @@ function base64CharValue(s: string, i: number): number {
   return code < 128 ? B64_VALUE[code] : -1;
 }
 
+/** How many `=` end `s` (0, 1 or 2 — more is caught when the symbols are decoded). */
+function base64Padding(s: string): number {
+  const n = s.length;
+  if (n === 0 || s.charCodeAt(n - 1) !== 61) return 0;
+  return s.charCodeAt(n - 2) === 61 ? 2 : 1;
+}
+
+/** The number of bytes `s` decodes to if it is canonical base64, else -1 (checks the length only). */
+export function base64DecodedLength(s: string): number {
+  if (s.length % 4 !== 0) return -1;
+  return (s.length / 4) * 3 - base64Padding(s);
+}
+
 /**
  * Decodes standard padded base64, accepting only the canonical spelling: no whitespace, no
  * URL-safe alphabet, correct padding, and zero bits in the unused low bits of the last symbol
  * (otherwise two strings would decode to the same bytes). Returns undefined when not canonical.
  */
 export function fromBase64(s: string): Uint8Array | undefined {
-  if (s.length % 4 !== 0) return undefined;
-  const padding = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((s.length / 4) * 3 - padding);
-  let o = 0;
-  for (let i = 0; i < s.length; i += 4) {
-    const last = i + 4 === s.length;
-    const a = base64CharValue(s, i);
-    const b = base64CharValue(s, i + 1);
-    const c = last && padding === 2 ? 0 : base64CharValue(s, i + 2);
-    const d = last && padding >= 1 ? 0 : base64CharValue(s, i + 3);
-    if ((a | b | c | d) < 0) return undefined;
-    const n = (a << 18) | (b << 12) | (c << 6) | d;
-    out[o++] = n >> 16;
-    if (o < out.length) out[o++] = (n >> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
-  }
-  return unusedBitsZero(s, padding) ? out : undefined;
+  const length = base64DecodedLength(s);
+  if (length < 0) return undefined;
+  const out = new Uint8Array(length);
+  return fromBase64Into(s, out, 0) ? out : undefined;
 }
 
 /**
- * The last non-padding symbol may carry bits past the end of the data (4 bits with `==`, 2 with
- * `=`); canonical base64 has them zero, otherwise two strings would decode to the same bytes.
+ * fromBase64 straight into `out` from `at` (which must have room for base64DecodedLength(s)
+ * bytes): false, with `out` partly written, when `s` is not canonical base64.
  */
-function unusedBitsZero(s: string, padding: number): boolean {
+export function fromBase64Into(s: string, out: Uint8Array, at: number): boolean {
+  const n = s.length;
+  if (n % 4 !== 0) return false;
+  const padding = base64Padding(s);
+  const whole = padding === 0 ? n : n - 4;
+  let o = at;
+  for (let i = 0; i < whole; i += 4) {
+    const a = base64CharValue(s, i);
+    const b = base64CharValue(s, i + 1);
+    const c = base64CharValue(s, i + 2);
+    const d = base64CharValue(s, i + 3);
+    if ((a | b | c | d) < 0) return false;
+    const x = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o] = x >> 16;
+    out[o + 1] = (x >> 8) & 255;
+    out[o + 2] = x & 255;
+    o += 3;
+  }
   if (padding === 0) return true;
-  const lastSymbol = base64CharValue(s, s.length - padding - 1);
-  return (lastSymbol & (padding === 2 ? 0x0f : 0x03)) === 0;
+  // The last quad: `xy==` is one byte, `xyz=` two. The last non-padding symbol may carry bits
+  // past the end of the data (4 bits with `==`, 2 with `=`); canonical base64 has them zero.
+  const a = base64CharValue(s, n - 4);
+  const b = base64CharValue(s, n - 3);
+  if ((a | b) < 0) return false;
+  out[o] = (a << 2) | (b >> 4);
+  if (padding === 2) return (b & 0x0f) === 0;
+  const c = base64CharValue(s, n - 2);
+  if (c < 0 || (c & 0x03) !== 0) return false;
+  out[o + 1] = ((b & 0x0f) << 4) | (c >> 2);
+  return true;
+}
+
+/** Base64 symbol values by byte, -1 for bytes outside the alphabet. */
+const B64_BYTE_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < B64_ALPHABET.length; i++) B64_BYTE_VALUE[B64_ALPHABET.charCodeAt(i)] = i;
+
+/**
+ * fromBase64Into for base64 held as ASCII bytes, bytes[from, to) (the text of a log entry,
+ * without decoding it to a string first): the same canonical spelling, the same answer.
+ */
+export function fromBase64BytesInto(bytes: Uint8Array, from: number, to: number, out: Uint8Array, at: number): boolean {
+  const n = to - from;
+  if (n < 0 || n % 4 !== 0 || to > bytes.length) return false;
+  const padding = n === 0 || bytes[to - 1] !== 61 ? 0 : bytes[to - 2] === 61 ? 2 : 1;
+  const whole = padding === 0 ? to : to - 4;
+  const T = B64_BYTE_VALUE;
+  let o = at;
+  for (let i = from; i < whole; i += 4) {
+    const a = T[bytes[i]];
+    const b = T[bytes[i + 1]];
+    const c = T[bytes[i + 2]];
+    const d = T[bytes[i + 3]];
+    if ((a | b | c | d) < 0) return false;
+    const x = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o] = x >> 16;
+    out[o + 1] = (x >> 8) & 255;
+    out[o + 2] = x & 255;
+    o += 3;
+  }
+  if (padding === 0) return true;
+  const a = T[bytes[to - 4]];
+  const b = T[bytes[to - 3]];
+  if ((a | b) < 0) return false;
+  out[o] = (a << 2) | (b >> 4);
+  if (padding === 2) return (b & 0x0f) === 0;
+  const c = T[bytes[to - 2]];
+  if (c < 0 || (c & 0x03) !== 0) return false;
+  out[o + 1] = ((b & 0x0f) << 4) | (c >> 2);
+  return true;
 }
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -5,11 +5,11 @@
  */
 import { nobleEd25519Verify, type Ed25519Verify, type Signer } from '../note/index.js';
 import { canonicalJson, canonicalJsonBytes } from './canonical.js';
-import { decodeUtf8, encodeUtf8, fromBase64, toBase64 } from './encoding.js';
+import { base64DecodedLength, decodeUtf8, encodeUtf8, fromBase64, fromBase64BytesInto, fromBase64Into, toBase64 } from './encoding.js';
 import { ED25519_SIGNATURE_SIZE, MAX_ENTRY_SIZE, RECORD_PAYLOAD_TYPE, encodeEntry, envelopeSchema, envelopeText, preAuthEncoding, type Envelope } from './envelope.js';
 import { RecordError } from './errors.js';
-import { parseKeyRef, type KeyRef } from './keys.js';
-import type { CreatorRecord, RecordPayload } from './schema.js';
+import { isKeyRef, parseKeyRef, type KeyRef } from './keys.js';
+import type { RecordPayload } from './schema.js';
 import { parseWith, validatePayload } from './validate.js';
 
 export interface ParsedRecord<P extends RecordPayload = RecordPayload> {
@@ -62,10 +62,9 @@ function parseCanonicalJson(bytes: Uint8Array, field: string): unknown {
 /**
  * The envelope, checked to be in RFC 8785 form. Once its shape is known, its canonical text is
  * a fixed template (envelopeText); a shape error on a non-canonical entry is reported as the
- * shape error.
+ * shape error. `text` is the entry decoded as UTF-8 (undefined if it is not UTF-8).
  */
-function parseEnvelope(entry: Uint8Array): Envelope {
-  const text = decodeUtf8(entry);
+function parseEnvelope(text: string | undefined): Envelope {
   if (text === undefined) throw new RecordError('bad-utf8', 'is not valid UTF-8', 'entry');
   let value: unknown;
   try {
@@ -79,6 +78,98 @@ function parseEnvelope(entry: Uint8Array): Envelope {
     throw new RecordError('non-canonical', `is not in RFC 8785 canonical form (first difference at character ${firstDifference(canonical, text)})`, 'entry');
   }
   return envelope;
+}
+
+// envelopeText of an envelope, cut where its three variable strings go.
+const ENVELOPE_HEAD = '{"payload":"';
+const ENVELOPE_KEYID = `","payloadType":${JSON.stringify(RECORD_PAYLOAD_TYPE)},"signatures":[{"keyid":"`;
+const ENVELOPE_SIG = '","sig":"';
+const ENVELOPE_TAIL = '"}]}';
+
+/** What decodeRecord needs from the envelope: the envelope, the PAE message and the signature. */
+export interface DecodedEnvelope {
+  envelope: Envelope;
+  /** PAE(record type, payload bytes), the payload bytes decoded straight into its tail. */
+  message: Uint8Array;
+  payloadBytes: Uint8Array;
+  /** The decoded signature, when already checked to be one (the general path decodes it later). */
+  signature?: Uint8Array;
+}
+
+/**
+ * The envelope of an entry written exactly as signRecord writes one — the template of
+ * envelopeText filled with a base64 payload, a key reference and a base64 signature — without
+ * JSON.parse or re-serialising it; undefined for anything else, which then takes the general
+ * path (parseEnvelope and the checks after it) and gets its error from there. When it answers,
+ * the general path would have answered the same: strings of the base64 alphabet and key
+ * references need no JSON escapes, so the text is then valid JSON whose parse is this envelope,
+ * the envelope schema accepts it (checked), and the text is its RFC 8785 form.
+ */
+export function decodeEnvelopeFast(entry: Uint8Array, text: string): DecodedEnvelope | undefined {
+  if (!text.startsWith(ENVELOPE_HEAD)) return undefined;
+  const payloadEnd = text.indexOf('"', ENVELOPE_HEAD.length);
+  if (payloadEnd < 0 || !text.startsWith(ENVELOPE_KEYID, payloadEnd)) return undefined;
+  const keyidStart = payloadEnd + ENVELOPE_KEYID.length;
+  const keyidEnd = text.indexOf('"', keyidStart);
+  if (keyidEnd < 0 || !text.startsWith(ENVELOPE_SIG, keyidEnd)) return undefined;
+  const sigStart = keyidEnd + ENVELOPE_SIG.length;
+  const sigEnd = text.length - ENVELOPE_TAIL.length;
+  if (sigEnd < sigStart || text.indexOf('"', sigStart) !== sigEnd || !text.endsWith(ENVELOPE_TAIL)) return undefined;
+  const keyid = text.slice(keyidStart, keyidEnd);
+  if (!isKeyRef(keyid)) return undefined;
+  const sig = text.slice(sigStart, sigEnd);
+  const signature = fromBase64(sig);
+  if (signature === undefined || signature.length !== ED25519_SIGNATURE_SIZE) return undefined;
+  const payload = text.slice(ENVELOPE_HEAD.length, payloadEnd);
+  const length = base64DecodedLength(payload);
+  if (length < 0) return undefined;
+  const { message, head } = preAuthEncodingBuffer(length);
+  // Decoded from the entry's bytes: everything before the payload is ASCII, so its characters
+  // are bytes [ENVELOPE_HEAD.length, payloadEnd) — and any other character is a byte ≥ 0x80
+  // there, which no base64 symbol is.
+  if (!fromBase64BytesInto(entry, ENVELOPE_HEAD.length, payloadEnd, message, head)) return undefined;
+  const envelope = parseWith(envelopeSchema, { payload, payloadType: RECORD_PAYLOAD_TYPE, signatures: [{ keyid, sig }] }, '') as Envelope;
+  return { envelope, message, payloadBytes: message.subarray(head), signature };
+}
+
+/**
+ * The general path: every check in the order spec/records.md §3 gives, each with its error.
+ * (Exported, like decodeEnvelopeFast, for the test that the two agree; not part of index.ts.)
+ */
+export function decodeEnvelope(text: string | undefined): DecodedEnvelope {
+  const envelope = parseEnvelope(text);
+  const pae = recordPreAuthEncoding(envelope.payload);
+  if (pae === undefined) throw new RecordError('bad-base64', 'must be canonical standard base64 (padded, no whitespace)', 'payload');
+  return { envelope, ...pae };
+}
+
+/** `DSSEv1 45 application/vnd.provenance-ledger.record+json `: the PAE up to the body length. */
+const PAE_PREFIX = encodeUtf8(`DSSEv1 ${encodeUtf8(RECORD_PAYLOAD_TYPE).length} ${RECORD_PAYLOAD_TYPE} `);
+
+/**
+ * A PAE for a record payload of `length` bytes: the head written, the body (from `head` on)
+ * left for the caller to fill.
+ */
+function preAuthEncodingBuffer(length: number): { message: Uint8Array; head: number } {
+  const digits = String(length);
+  const head = PAE_PREFIX.length + digits.length + 1;
+  const message = new Uint8Array(head + length);
+  message.set(PAE_PREFIX);
+  for (let i = 0; i < digits.length; i++) message[PAE_PREFIX.length + i] = digits.charCodeAt(i);
+  message[head - 1] = 0x20;
+  return { message, head };
+}
+
+/**
+ * preAuthEncoding(RECORD_PAYLOAD_TYPE, fromBase64(payload)) in one buffer, the base64 decoded
+ * straight into it (payloadBytes is that tail); undefined if `payload` is not canonical base64.
+ */
+export function recordPreAuthEncoding(payload: string): { message: Uint8Array; payloadBytes: Uint8Array } | undefined {
+  const length = base64DecodedLength(payload);
+  if (length < 0) return undefined;
+  const { message, head } = preAuthEncodingBuffer(length);
+  if (!fromBase64Into(payload, message, head)) return undefined;
+  return { message, payloadBytes: message.subarray(head) };
 }
 
 function firstDifference(a: string, b: string): number {
@@ -120,17 +211,17 @@ export interface SignatureCheck {
 export function decodeRecord(entry: Uint8Array): { record: ParsedRecord; signatures: SignatureCheck[] } {
   if (!(entry instanceof Uint8Array)) throw new RecordError('bad-envelope', `must be bytes, got ${typeof entry}`, 'entry');
   if (entry.length > MAX_ENTRY_SIZE) throw new RecordError('too-large', `is ${entry.length} bytes; a log entry is at most ${MAX_ENTRY_SIZE}`, 'entry');
-  const envelope = parseEnvelope(entry);
-  const payloadBytes = fromBase64(envelope.payload);
-  if (payloadBytes === undefined) throw new RecordError('bad-base64', 'must be canonical standard base64 (padded, no whitespace)', 'payload');
+  const text = decodeUtf8(entry);
+  const decoded = (text !== undefined && decodeEnvelopeFast(entry, text)) || decodeEnvelope(text);
+  const { envelope, message, payloadBytes } = decoded;
   const payload = validatePayload(parseCanonicalJson(payloadBytes, 'payload'));
   const { keyid, sig } = envelope.signatures[0];
   if (keyid !== payload.author) throw new RecordError('bad-signature', `must be the payload author ${payload.author}, got ${keyid}`, 'signatures[0].keyid');
   const signatures: SignatureCheck[] = [
     {
       publicKey: parseKeyRef(payload.author),
-      message: preAuthEncoding(RECORD_PAYLOAD_TYPE, payloadBytes),
-      signature: decodeSignature(sig, 'signatures[0].sig'),
+      message,
+      signature: decoded.signature ?? decodeSignature(sig, 'signatures[0].sig'),
       field: 'signatures[0].sig',
       problem: `does not verify with the author key ${payload.author}`,
     },

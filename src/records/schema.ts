@@ -27,6 +27,19 @@ export const MAX_INLINE_ITEMS = 256;
 export const MAX_GRANT_WORKS = 1000;
 export const MAX_LICENSEES = 256;
 
+// ---- checks ------------------------------------------------------------------------------
+
+/*
+ * Cross-field rules are zod checks (`.check`) rather than `.superRefine`: the same issues, but no
+ * closure allocated per value — they run for every record. An issue keeps the parse going
+ * (`continue`), as superRefine's did, so the first issue reported stays the same.
+ */
+type Payload<T> = z.core.ParsePayload<T>;
+
+function addIssue(payload: Payload<unknown>, message: string, path: PropertyKey[] | undefined, code?: 'bad-work-id' | 'bad-time'): void {
+  payload.issues.push({ code: 'custom', message, path, input: payload.value, continue: true, ...(code ? { params: { code } } : {}) });
+}
+
 // ---- leaf values -------------------------------------------------------------------------
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -85,13 +98,21 @@ function distinctList<T extends z.ZodType>(item: T, max: number, what: string) {
     .array(item)
     .min(1, 'must not be empty')
     .max(max, `must have at most ${max} ${what}`)
-    .superRefine((list, ctx) => {
+    .check((payload) => {
+      const list = payload.value as unknown[];
+      if (list.length < 2) return;
       const seen = new Set<unknown>();
-      list.forEach((x, i) => {
-        if (seen.has(x)) ctx.addIssue({ code: 'custom', message: `repeats ${preview(x)}`, path: [i] });
+      for (let i = 0; i < list.length; i++) {
+        const x = list[i];
+        if (seen.has(x)) addIssue(payload, `repeats ${preview(x)}`, [i]);
         seen.add(x);
-      });
+      }
     });
+}
+
+/** Which scheme a work identifier has, as a bit number; -1 for a string that is none (its element check reports it). */
+function schemeOf(id: string): number {
+  return id.startsWith('sha256:') ? 0 : id.startsWith('phash:') ? 1 : id.startsWith('pdq:') ? 2 : id.startsWith('tcode:') ? 3 : -1;
 }
 
 /**
@@ -102,14 +123,16 @@ export const workIdentifiersSchema = z
   .array(workIdSchema)
   .min(1, 'must name the work by at least its sha256: identifier')
   .max(4, 'must have at most 4 identifiers (one per scheme)')
-  .superRefine((ids, ctx) => {
-    const schemes = new Set<string>();
-    ids.forEach((id, i) => {
-      const scheme = workIdScheme(id as WorkId);
-      if (schemes.has(scheme)) ctx.addIssue({ code: 'custom', message: `has a second ${scheme}: identifier`, path: [i], params: { code: 'bad-work-id' } });
-      schemes.add(scheme);
-    });
-    if (!schemes.has('sha256')) ctx.addIssue({ code: 'custom', message: 'must include the sha256: identifier of the work', params: { code: 'bad-work-id' } });
+  .check((payload) => {
+    const ids = payload.value;
+    let schemes = 0; // bit per scheme seen
+    for (let i = 0; i < ids.length; i++) {
+      const scheme = schemeOf(ids[i]);
+      if (scheme < 0) continue; // not a work id: reported by the element's own check
+      if (schemes & (1 << scheme)) addIssue(payload, `has a second ${workIdScheme(ids[i])}: identifier`, [i], 'bad-work-id');
+      schemes |= 1 << scheme;
+    }
+    if (!(schemes & 1)) addIssue(payload, 'must include the sha256: identifier of the work', undefined, 'bad-work-id');
   });
 
 const REF_SHAPES = '{"index": N} | {"leafHash": "<64 hex>"}';
@@ -155,8 +178,9 @@ export const creatorSchema = z
       })
       .optional(),
   })
-  .superRefine((r, ctx) => {
-    if (r.rotation && r.rotation.from === r.author) ctx.addIssue({ code: 'custom', message: 'must differ from the author: a key cannot rotate to itself', path: ['rotation', 'from'] });
+  .check((payload) => {
+    const r = payload.value;
+    if (r.rotation && r.rotation.from === r.author) addIssue(payload, 'must differ from the author: a key cannot rotate to itself', ['rotation', 'from']);
   });
 
 const useDecision = z
@@ -164,9 +188,10 @@ const useDecision = z
     use: z.enum(['allowed', 'notAllowed', 'constrained'], 'must be "allowed", "notAllowed" or "constrained"'),
     constraint_info: prose(1000).optional(),
   })
-  .superRefine((d, ctx) => {
-    if (d.use === 'constrained' && d.constraint_info === undefined) ctx.addIssue({ code: 'custom', message: 'is required when use is "constrained"', path: ['constraint_info'] });
-    if (d.use !== 'constrained' && d.constraint_info !== undefined) ctx.addIssue({ code: 'custom', message: 'is only allowed when use is "constrained"', path: ['constraint_info'] });
+  .check((payload) => {
+    const d = payload.value;
+    if (d.use === 'constrained' && d.constraint_info === undefined) addIssue(payload, 'is required when use is "constrained"', ['constraint_info']);
+    if (d.use !== 'constrained' && d.constraint_info !== undefined) addIssue(payload, 'is only allowed when use is "constrained"', ['constraint_info']);
   });
 
 export const consentGrantSchema = z
@@ -200,21 +225,24 @@ export const consentGrantSchema = z
       .optional(),
     supersedes: recordRefSchema.optional(),
   })
-  .superRefine((g, ctx) => {
-    if (g.validUntil !== undefined && g.validUntil <= g.validFrom) ctx.addIssue({ code: 'custom', message: 'must be after validFrom', path: ['validUntil'], params: { code: 'bad-time' } });
-    if (g.retireBy !== undefined && g.retireBy <= g.validFrom) ctx.addIssue({ code: 'custom', message: 'must be after validFrom', path: ['retireBy'], params: { code: 'bad-time' } });
-    reportRepeatedWorks(g.works, ctx);
+  .check((payload) => {
+    const g = payload.value;
+    if (g.validUntil !== undefined && g.validUntil <= g.validFrom) addIssue(payload, 'must be after validFrom', ['validUntil'], 'bad-time');
+    if (g.retireBy !== undefined && g.retireBy <= g.validFrom) addIssue(payload, 'must be after validFrom', ['retireBy'], 'bad-time');
+    reportRepeatedWorks(g.works, payload);
   });
 
 /** A work named twice in one grant would have two sets of terms. */
-function reportRepeatedWorks(works: string[][], ctx: z.RefinementCtx): void {
+function reportRepeatedWorks(works: string[][], payload: Payload<unknown>): void {
+  if (works.length < 2) return; // one work's identifiers differ in scheme (workIdentifiersSchema)
   const seen = new Set<string>();
-  works.forEach((ids, w) => {
-    ids.forEach((id, i) => {
-      if (seen.has(id)) ctx.addIssue({ code: 'custom', message: `names ${id} a second time`, path: ['works', w, i], params: { code: 'bad-work-id' } });
-      seen.add(id);
-    });
-  });
+  for (let w = 0; w < works.length; w++) {
+    const ids = works[w];
+    for (let i = 0; i < ids.length; i++) {
+      if (seen.has(ids[i])) addIssue(payload, `names ${ids[i]} a second time`, ['works', w, i], 'bad-work-id');
+      seen.add(ids[i]);
+    }
+  }
 }
 
 export const consentRevocationSchema = z.strictObject({
@@ -241,8 +269,9 @@ export const trainingUseSchema = z
     /** Commits to a manifest (spec/records.md) by its RFC 6962 root and item count. */
     manifest: z.strictObject({ root: hex64, count: logIndex.min(1, 'must be at least 1') }).optional(),
   })
-  .superRefine((u, ctx) => {
-    if ((u.items === undefined) === (u.manifest === undefined)) ctx.addIssue({ code: 'custom', message: 'a training-use record has either inline items or a manifest, not both and not neither', path: [u.items ? 'manifest' : 'items'] });
+  .check((payload) => {
+    const u = payload.value;
+    if ((u.items === undefined) === (u.manifest === undefined)) addIssue(payload, 'a training-use record has either inline items or a manifest, not both and not neither', [u.items ? 'manifest' : 'items']);
   });
 
 export const modelLineageSchema = z
@@ -253,9 +282,10 @@ export const modelLineageSchema = z
     parent: z.strictObject({ builder: keyRefSchema, name: modelName, version: modelVersion }),
     relation: z.enum(LINEAGE_RELATIONS, `must be one of ${LINEAGE_RELATIONS.map((p) => `"${p}"`).join(', ')}`),
   })
-  .superRefine((l, ctx) => {
+  .check((payload) => {
+    const l = payload.value;
     if (l.parent.builder === l.author && l.parent.name === l.model.name && l.parent.version === l.model.version) {
-      ctx.addIssue({ code: 'custom', message: 'a model cannot derive from itself', path: ['parent'] });
+      addIssue(payload, 'a model cannot derive from itself', ['parent']);
     }
   });
 

@@ -5,20 +5,38 @@
  */
 export type RecordTime = string;
 
-const TIME_SHAPE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 export const EARLIEST_TIME = '2000-01-01T00:00:00Z';
 export const LATEST_TIME_EXCLUSIVE = '2100-01-01T00:00:00Z';
 
 /** Seconds since the epoch, or undefined if `s` is not a record time (shape, calendar or range). */
 export function recordTimeSeconds(s: string): number | undefined {
-  if (!TIME_SHAPE.test(s)) return undefined;
-  if (s < EARLIEST_TIME || s >= LATEST_TIME_EXCLUSIVE) return undefined;
-  const [year, month, day, hour, minute, second] = [s.slice(0, 4), s.slice(5, 7), s.slice(8, 10), s.slice(11, 13), s.slice(14, 16), s.slice(17, 19)].map(Number);
-  // Checked field by field (Date.parse would roll 2026-02-30 over to March); this runs for
-  // every time in every record, so it avoids building Date objects and ISO strings.
+  // Read digit by digit (this runs for every time in every record): no regex, no substrings,
+  // no Date objects. Date.parse would also roll 2026-02-30 over to March.
+  if (s.length !== 20 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 90) {
+    return undefined; // not YYYY-MM-DDTHH:MM:SSZ
+  }
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  if ((year | month | day | hour | minute | second) < 0) return undefined;
+  if (year < 2000 || year >= 2100) return undefined; // [EARLIEST_TIME, LATEST_TIME_EXCLUSIVE)
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 59) return undefined;
   return Date.UTC(year, month - 1, day, hour, minute, second) / 1000;
+}
+
+/** The decimal value of `count` ASCII digits of `s` from `at`, or -1 if one is not a digit. */
+function digits(s: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 function daysInMonth(year: number, month: number): number {

@@ -5,7 +5,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { RecordError } from './errors.js';
-import { fromHex, toHex } from './encoding.js';
+import { fromHex, isLowerHex, toHex } from './encoding.js';
 import { preview } from './keys.js';
 
 export type WorkIdScheme = 'sha256' | 'phash' | 'pdq' | 'tcode';
@@ -14,12 +14,29 @@ export type WorkId = `${WorkIdScheme}:${string}`;
 /** Digest size in bytes per scheme: SHA-256 and PDQ are 256-bit, pHash and ISCC text code 64-bit. */
 export const WORK_ID_SIZES: Readonly<Record<WorkIdScheme, number>> = { sha256: 32, phash: 8, pdq: 32, tcode: 8 };
 
-const WORK_ID_SHAPE = /^(?:(?:sha256|pdq):[0-9a-f]{64}|(?:phash|tcode):[0-9a-f]{16})$/;
-
 export const WORK_ID_DESCRIPTION = 'a work identifier (sha256:<64 hex> | phash:<16 hex> | pdq:<64 hex> | tcode:<16 hex>, lowercase)';
 
+/** `<scheme>:<lowercase hex of the scheme's digest size>` (checked char by char, no regex). */
 export function isWorkId(s: unknown): s is WorkId {
-  return typeof s === 'string' && WORK_ID_SHAPE.test(s);
+  if (typeof s !== 'string') return false;
+  const colon = s.indexOf(':');
+  if (colon < 0) return false;
+  const size = schemeSize(s, colon);
+  return size > 0 && s.length === colon + 1 + 2 * size && isLowerHex(s, colon + 1, s.length);
+}
+
+/** The digest size of the scheme `s` starts with (`colon` = its length), or 0 for no scheme. */
+function schemeSize(s: string, colon: number): number {
+  switch (colon) {
+    case 6:
+      return s.startsWith('sha256') ? 32 : 0;
+    case 3:
+      return s.startsWith('pdq') ? 32 : 0;
+    case 5:
+      return s.startsWith('phash') || s.startsWith('tcode') ? 8 : 0;
+    default:
+      return 0;
+  }
 }
 
 export function workIdScheme(id: WorkId): WorkIdScheme {

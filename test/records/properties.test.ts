@@ -3,11 +3,32 @@
  * trips byte for byte, and each kind of mutation is rejected with an error naming what was
  * mutated.
  */
+import canonicalizeModule from 'canonicalize';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LedgerError } from '../../src/errors.js';
-import { MAX_ENTRY_SIZE, RECORD_TYPES, type RecordPayload, canonicalEntry, encodeEntry, fromBase64, isRecordTime, parseRecord, recordTimeSeconds, signRecord, toBase64 } from '../../src/records/index.js';
+import {
+  MAX_ENTRY_SIZE,
+  RECORD_PAYLOAD_TYPE,
+  RECORD_TYPES,
+  type RecordPayload,
+  canonicalEntry,
+  encodeEntry,
+  fromBase64,
+  isKeyRef,
+  isRecordTime,
+  isWorkId,
+  parseRecord,
+  preAuthEncoding,
+  recordTimeSeconds,
+  signRecord,
+  toBase64,
+  validatePayload,
+} from '../../src/records/index.js';
 import { canonicalJson } from '../../src/records/canonical.js';
+import { fromBase64BytesInto, isLowerHex } from '../../src/records/encoding.js';
+import { decodeEnvelope, decodeEnvelopeFast, recordPreAuthEncoding } from '../../src/records/record.js';
+import { PAYLOAD_SCHEMAS } from '../../src/records/schema.js';
 import { payloadArb, signRaw, signerOf, verify } from './fixtures.js';
 
 const RUNS = 60;
@@ -211,6 +232,205 @@ describe('records: value checks against independent oracles', () => {
         expect(new TextDecoder().decode(canonicalEntry(value))).toBe(canonicalJson(value));
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+/** The canonicalize package itself (CommonJS default export; see src/records/canonical.ts). */
+type Serialize = (value: unknown) => string | undefined;
+const canonicalizeValue = canonicalizeModule as unknown as Serialize | { default: Serialize };
+const canonicalize: Serialize = typeof canonicalizeValue === 'function' ? canonicalizeValue : canonicalizeValue.default;
+
+/** canonicalJson as it was: the package, and an error where it has no answer. */
+function packageCanonicalJson(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined) throw new TypeError('value has no JSON form');
+  return text;
+}
+
+/** What f returns, or the message of what it throws: two functions agree when these are equal. */
+function outcome(f: () => unknown): unknown {
+  try {
+    return { value: f() };
+  } catch (e) {
+    return { error: (e as Error).message };
+  }
+}
+
+describe('records: fast paths agree with the general ones', () => {
+  it('canonicalJson equals the canonicalize package on any JSON value, as built and as parsed from its RFC 8785 text', () => {
+    // Objects with integer-like keys (JSON.stringify puts those first), reordered keys and nesting.
+    const indexKeyed = fc.dictionary(fc.oneof(fc.constantFrom('0', '1', '2', '10', '01', '-1', '1.5', '4294967295', '4294967294', '__proto__', 'toJSON'), fc.string({ maxLength: 3 })), fc.jsonValue({ maxDepth: 2 }));
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), indexKeyed, fc.array(indexKeyed, { maxLength: 3 })), (value) => {
+        const expected = canonicalize(value)!;
+        expect(canonicalJson(value)).toBe(expected);
+        expect(canonicalJson(JSON.parse(expected))).toBe(expected);
+        expect(canonicalJson(JSON.parse(JSON.stringify(value)))).toBe(expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('canonicalJson equals the canonicalize package on every generated record type, and on values that are not plain JSON', () => {
+    fc.assert(
+      fc.property(payloadArb, (payload) => {
+        const expected = canonicalize(payload)!;
+        expect(canonicalJson(payload)).toBe(expected);
+        expect(canonicalJson(JSON.parse(expected))).toBe(expected);
+      }),
+      { numRuns: RUNS * 2 },
+    );
+    const odd: unknown[] = [
+      { b: undefined, a: 1 },
+      [1, undefined, 2],
+      [1, , 2],
+      { a: () => 1 },
+      { toJSON: () => ({ z: 1, a: 2 }) },
+      { a: { toJSON: () => 'x' } },
+      Object.defineProperty({ a: 1 }, 'toJSON', { value: () => ({ z: 1, a: 2 }), enumerable: false }),
+      Object.defineProperty([1], 'toJSON', { value: () => ({ z: 1, a: 2 }), enumerable: false }),
+      { toJSON: 'not a function', a: 1 },
+      Object.assign(Object.create(null), { b: 1, a: 2 }),
+      Object.assign(Object.create(null), { a: 1, b: 2 }),
+      new Date(0),
+      { a: new Uint8Array(2) },
+      { a: Symbol('s') },
+      [Symbol('s')],
+      { a: -0, b: 1e21, c: 5e-7 },
+      NaN,
+      { a: Infinity },
+      undefined,
+    ];
+    for (const value of odd) expect(outcome(() => canonicalJson(value))).toEqual(outcome(() => packageCanonicalJson(value)));
+    fc.assert(
+      fc.property(fc.anything({ withNullPrototype: true, withBoxedValues: true, withSparseArray: true, withDate: true, withTypedArray: true }), (value) => {
+        fc.pre(typeof value !== 'bigint');
+        expect(outcome(() => canonicalJson(value))).toEqual(outcome(() => packageCanonicalJson(value)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('compiled payload schemas (z.compile) accept exactly what the schemas accept, with the same output', () => {
+    /** Every path to a value inside `v`. */
+    const paths = (v: unknown, at: PropertyKey[] = []): PropertyKey[][] => {
+      const out: PropertyKey[][] = [at];
+      if (Array.isArray(v)) v.forEach((x, i) => out.push(...paths(x, [...at, i])));
+      else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) out.push(...paths(x, [...at, k]));
+      return out;
+    };
+    const replacement = fc.oneof(badValueArb, fc.jsonValue({ maxDepth: 1 }), fc.constantFrom<unknown>('constrained', 'anyone', 'sha256:' + 'a'.repeat(64), 'phash:' + '0'.repeat(16), 'ed25519:' + 'b'.repeat(64), '2026-01-01T00:00:00Z', 0, 1, 2 ** 53, undefined, { index: 1 }, { none: true }));
+    fc.assert(
+      fc.property(payloadArb, fc.nat(), fc.constantFrom('set', 'delete', 'add'), replacement, (payload, pick, how, value) => {
+        const copy = JSON.parse(JSON.stringify(payload)) as Record<string, unknown>;
+        const all = paths(copy);
+        const path = all[pick % all.length];
+        if (path.length > 0) {
+          const parent = path.slice(0, -1).reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown>)[k], copy) as Record<PropertyKey, unknown>;
+          const key = path[path.length - 1];
+          if (how === 'delete' && !Array.isArray(parent)) delete parent[key];
+          else if (how === 'add' && !Array.isArray(parent)) parent.extra = value;
+          else parent[key] = value;
+        }
+        const type = copy.type as keyof typeof PAYLOAD_SCHEMAS;
+        fc.pre(typeof type === 'string' && Object.hasOwn(PAYLOAD_SCHEMAS, type));
+        const runtime = PAYLOAD_SCHEMAS[type].safeParse(copy);
+        const compiled = outcome(() => validatePayload(copy));
+        expect('value' in (compiled as object)).toBe(runtime.success);
+        if (runtime.success) expect((compiled as { value: unknown }).value).toEqual(runtime.data);
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('the envelope fast path answers only where the general path answers, and with the same envelope, PAE and signature', () => {
+    const alphabet = 'AB+/=\\"u0{}[],:aé\u2028\ud800 \u0000';
+    // Edits anywhere, and edits next to the envelope's punctuation (where the template is cut).
+    const edit = fc.record({ near: fc.boolean(), at: fc.nat(), offset: fc.integer({ min: -2, max: 2 }), length: fc.nat(3), insert: fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 3 }) });
+    let answered = 0;
+    fc.assert(
+      fc.property(payloadArb, fc.array(edit, { maxLength: 2 }), (payload, edits) => {
+        let text = new TextDecoder().decode(signRecord(payload, signerOf(payload.author).signer, { verify }));
+        for (const e of edits) {
+          const marks = [...text.matchAll(/["{}[\],:]/g)].map((m) => m.index);
+          const at = Math.min(text.length, Math.max(0, e.near && marks.length ? marks[e.at % marks.length] + e.offset : e.at % (text.length + 1)));
+          text = text.slice(0, at) + e.insert + text.slice(at + e.length);
+        }
+        const entry = enc.encode(text);
+        const decoded = new TextDecoder('utf-8', { fatal: true }).decode(entry);
+        const fast = decodeEnvelopeFast(entry, decoded);
+        if (fast === undefined) return;
+        answered++;
+        const general = decodeEnvelope(decoded);
+        expect(fast.envelope).toEqual(general.envelope);
+        expect(fast.envelope).toEqual(JSON.parse(text));
+        expect(fast.message).toEqual(general.message);
+        expect(fast.payloadBytes).toEqual(general.payloadBytes);
+        expect(fast.signature).toEqual(fromBase64(general.envelope.signatures[0].sig));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(answered).toBeGreaterThan(100);
+  });
+
+  it('recordPreAuthEncoding is preAuthEncoding of the decoded payload; base64 from bytes decodes as fromBase64', () => {
+    const b64 = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('base64')),
+      fc.string({ unit: fc.constantFrom(...'ABCab09+/=-_ \né'), maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(b64, fc.nat(3), (s, pad) => {
+        const bytes = fromBase64(s);
+        const pae = recordPreAuthEncoding(s);
+        if (bytes === undefined) expect(pae).toBeUndefined();
+        else {
+          expect(pae!.message).toEqual(preAuthEncoding(RECORD_PAYLOAD_TYPE, bytes));
+          expect(pae!.payloadBytes).toEqual(bytes);
+        }
+        const source = enc.encode(`${'"'.repeat(pad)}${s}"`);
+        const sourceEnd = source.length - 1;
+        const out = new Uint8Array(bytes?.length ?? 64);
+        const ok = fromBase64BytesInto(source, pad, sourceEnd, out, 0);
+        // Bytes and characters differ in number only where a character is not ASCII (never base64).
+        if (bytes !== undefined) expect([ok, out]).toEqual([true, bytes]);
+        else expect(ok).toBe(false);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('key references and work identifiers: accepted exactly when the spec patterns match', () => {
+    const KEY_REF = /^ed25519:[0-9a-f]{64}$/;
+    const WORK_ID = /^(?:(?:sha256|pdq):[0-9a-f]{64}|(?:phash|tcode):[0-9a-f]{16})$/;
+    const hexish = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdefABg:\n'), minLength: n - 1, maxLength: n + 1 });
+    const prefix = fc.constantFrom('ed25519:', 'ED25519:', 'ed25519', 'sha256:', 'pdq:', 'phash:', 'tcode:', 'sha256', 'md5:', ':', '', 'sha256::');
+    const candidate = fc.oneof(fc.tuple(prefix, fc.oneof(hexish(16), hexish(64))).map(([p, h]) => p + h), fc.string({ maxLength: 80 }));
+    fc.assert(
+      fc.property(candidate, (s) => {
+        expect(isKeyRef(s)).toBe(KEY_REF.test(s));
+        expect(isWorkId(s)).toBe(WORK_ID.test(s));
+        expect(isLowerHex(s, 0, s.length)).toBe(/^[0-9a-f]*$/.test(s));
+      }),
+      { numRuns: 2000 },
+    );
+    expect([isKeyRef(undefined), isKeyRef(7), isWorkId(null), isWorkId(['sha256:' + 'a'.repeat(64)])]).toEqual([false, false, false, false]);
+  });
+
+  it('record times: any string, accepted exactly as by the spec pattern plus the calendar', () => {
+    const SHAPE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+    const oracle = (s: string) => {
+      if (!SHAPE.test(s) || s < '2000-01-01T00:00:00Z' || s >= '2100-01-01T00:00:00Z') return undefined;
+      const ms = Date.parse(s);
+      return !Number.isNaN(ms) && new Date(ms).toISOString() === `${s.slice(0, 19)}.000Z` ? ms / 1000 : undefined;
+    };
+    const edit = fc.record({ at: fc.nat(20), length: fc.nat(2), insert: fc.string({ unit: fc.constantFrom(...'0129-:TZz /٣'), maxLength: 2 }) });
+    fc.assert(
+      fc.property(fc.constantFrom('2026-02-28T23:59:59Z', '2000-01-01T00:00:00Z', '2099-12-31T23:59:59Z', '2024-02-29T12:00:00Z'), edit, (base, e) => {
+        const s = base.slice(0, e.at) + e.insert + base.slice(e.at + e.length);
+        expect(recordTimeSeconds(s)).toBe(oracle(s));
+      }),
+      { numRuns: 2000 },
     );
   });
 });
