@@ -6,12 +6,13 @@
  *                     a data directory, then served by a real `pvl serve` process; the audit runs
  *                     in this process (the same code as the command).
  *  manifest.declare — `pvl use declare` of 10,000,000 items (quick: 1,000,000) from a CSV file
- *                     against a running server: two passes over the file and the streamed upload.
+ *                     against a running server: two passes over the file and the streamed upload;
+ *                     also the command's peak RSS (Linux).
  * Both report the 1-minute load average, since the machine is shared.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,6 +25,7 @@ import { nodeHasher } from '../src/platform/node-hasher.js';
 import { signRecord, type TrainingUseRecord } from '../src/records/index.js';
 import { LevelLogStore } from '../src/store/index.js';
 import { grantEntry, makeAuthors, workOf } from './_records.js';
+import { SERVER_NODE_FLAGS } from './_server-process.js';
 import { type Bench, type BenchResult, secondsSince } from './harness.js';
 
 const ORIGIN = 'bench.example/cli';
@@ -67,7 +69,7 @@ async function buildDataDir(dir: string, count: number): Promise<{ vkey: string 
 
 /** Starts `pvl serve` on a data directory and resolves with its URL once it listens. */
 async function serve(dataDir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [MAIN, 'serve', '--data', dataDir, '--port', '0', '--origin', ORIGIN], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN, 'serve', '--data', dataDir, '--port', '0', '--origin', ORIGIN], { stdio: ['ignore', 'pipe', 'inherit'] });
   for await (const line of createInterface({ input: proc.stdout! })) {
     const m = /^listening on (http:\/\/\S+)$/.exec(line);
     if (m) return { proc, url: m[1] };
@@ -110,11 +112,39 @@ async function writeItems(path: string, count: number): Promise<void> {
   await once(out, 'finish');
 }
 
-function runCli(args: string[]): Promise<string> {
+/** The kernel's record of a process's peak RSS (VmHWM, Linux), in MiB; undefined elsewhere or once it has gone. */
+async function peakRssMb(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) / 1024;
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far (Linux); undefined elsewhere or once it has gone. */
+async function cpuSeconds(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields.length > 13 ? (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS : undefined;
+}
+/** USER_HZ: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)). */
+const CLOCK_TICKS = 100;
+
+/** Runs `pvl`; its stdout, peak RSS and CPU time as last seen (polled: the kernel forgets them at exit). */
+async function runCli(args: string[]): Promise<{ stdout: string; peakRssMb?: number; cpuSeconds?: number }> {
   const proc = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
   let stdout = '';
   proc.stdout!.on('data', (d) => (stdout += d));
-  return new Promise((ok, fail) => proc.on('exit', (code) => (code === 0 ? ok(stdout) : fail(new Error(`pvl ${args[0]} exited ${code}`)))));
+  const exited = new Promise<number | null>((ok) => proc.on('exit', ok));
+  let peak: number | undefined;
+  let cpu: number | undefined;
+  const poll = setInterval(async () => {
+    peak = (await peakRssMb(proc.pid!)) ?? peak;
+    cpu = (await cpuSeconds(proc.pid!)) ?? cpu;
+  }, 100);
+  const code = await exited;
+  clearInterval(poll);
+  if (code !== 0) throw new Error(`pvl ${args[0]} exited ${code}`);
+  return { stdout, peakRssMb: peak, cpuSeconds: cpu };
 }
 
 async function manifestDeclare(items: number, dir: string): Promise<BenchResult> {
@@ -127,25 +157,36 @@ async function manifestDeclare(items: number, dir: string): Promise<BenchResult>
     const keyFile = join(dir, 'builder.key');
     await writeFile(keyFile, formatPrivateKey(builder.name, builder.seed) + '\n', { mode: 0o600 });
     const vkey = (await (await fetch(`${url}/log/vkey`)).text()).trim();
+    const serverCpuBefore = await cpuSeconds(proc.pid!);
     const start = performance.now();
-    const out = JSON.parse(await runCli(['use', 'declare', '--server', url, '--vkey', vkey, '--key', keyFile, '--model', 'bench@1', '--items', itemsFile, '--proof-out', join(dir, 'proof.json'), '--json']));
+    const run = await runCli(['use', 'declare', '--server', url, '--vkey', vkey, '--key', keyFile, '--model', 'bench@1', '--items', itemsFile, '--proof-out', join(dir, 'proof.json'), '--json']);
     const seconds = secondsSince(start);
+    const out = JSON.parse(run.stdout);
     if (out.manifest.count !== items) throw new Error(`declared ${out.manifest.count} items, expected ${items}`);
-    return { name: 'manifest.declare', items, seconds, items_per_s: items / seconds, load_avg_1m: load1() };
+    const result: BenchResult = { name: 'manifest.declare', items, seconds, items_per_s: items / seconds };
+    if (run.peakRssMb !== undefined) result.cli_peak_rss_mb = Math.round(run.peakRssMb);
+    // Where the time went, on a machine both processes share: CPU seconds of each (polled).
+    if (run.cpuSeconds !== undefined) result.cli_cpu_s = Number(run.cpuSeconds.toFixed(1));
+    const serverCpuAfter = await cpuSeconds(proc.pid!);
+    if (serverCpuBefore !== undefined && serverCpuAfter !== undefined) result.server_cpu_s = Number((serverCpuAfter - serverCpuBefore).toFixed(1));
+    return { ...result, load_avg_1m: load1() };
   } finally {
     await stop(proc);
   }
 }
 
-async function run(quick: boolean): Promise<BenchResult[]> {
+/** Runs one bench in a temporary directory of its own. */
+async function inTempDir(bench: (dir: string) => Promise<BenchResult>): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'pvl-bench-cli-'));
   try {
-    const replay = await auditReplay(quick ? 100_000 : 1_000_000, dir);
-    const declare = await manifestDeclare(quick ? 1_000_000 : 10_000_000, dir);
-    return [replay, declare];
+    return [await bench(dir)];
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-export const benches: Bench[] = [{ group: 'cli', run: ({ quick }) => run(quick) }];
+/** `--only cli` runs both; `--only audit` or `--only declare` one of them. */
+export const benches: Bench[] = [
+  { group: 'cli', name: 'audit', run: ({ quick }) => inTempDir((dir) => auditReplay(quick ? 100_000 : 1_000_000, dir)) },
+  { group: 'cli', name: 'declare', run: ({ quick }) => inTempDir((dir) => manifestDeclare(quick ? 1_000_000 : 10_000_000, dir)) },
+];

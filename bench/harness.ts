@@ -13,6 +13,8 @@ export type BenchResult = { name: string } & Record<string, number | string | bo
 export interface Bench {
   /** Group name used by `npm run bench -- --only <group>`. */
   group: string;
+  /** A narrower name that also selects it (`--only declare` for one bench of the `cli` group). */
+  name?: string;
   run(opts: BenchOptions): Promise<BenchResult[]>;
 }
 

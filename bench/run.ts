@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [-- --quick] [-- --only group,group]`
+ * `npm run bench [-- --json] [-- --quick] [-- --only group,group]` (a group, or a bench's own name)
  * Runs every benchmark file's `benches` and prints a table, or one JSON object per line.
  */
 import { readdir } from 'node:fs/promises';
@@ -21,7 +21,7 @@ async function loadBenches(): Promise<Bench[]> {
     const mod = (await import(join(here, f))) as { benches?: Bench[] };
     benches.push(...(mod.benches ?? []));
   }
-  return benches.filter((b) => !only || only.has(b.group));
+  return benches.filter((b) => !only || only.has(b.group) || (b.name !== undefined && only.has(b.name)));
 }
 
 function formatValue(v: unknown): string {

@@ -19,7 +19,7 @@ import { LedgerError } from '../errors.js';
 import { AdmissionError, LedgerInputError } from './errors.js';
 import { type IndexedItem, IndexWriter } from './indexer.js';
 import { INDEX_TAGS, indexedKey, manifestUseKey, prefixRange, readU64 } from './keys.js';
-import { ManifestStore, parseRootHex } from './manifests.js';
+import { ManifestStore, type ManifestSubtreeHasher, parseRootHex } from './manifests.js';
 import { LedgerQueries } from './queries.js';
 import { ReportBuilder, type UseRef } from './reports.js';
 import { type SimilarWork, UseSimilarity, mergeSimilar, similarQuery } from './similar.js';
@@ -44,6 +44,8 @@ export interface LedgerOptions {
    * on this thread. Must answer as `verify` would, one boolean per check.
    */
   verifyBatch?: (checks: SignatureCheck[]) => Promise<boolean[]>;
+  /** Where manifest uploads are hashed (the server passes a worker pool); default in-thread. */
+  hashManifestSubtrees?: ManifestSubtreeHasher;
 }
 
 const READ_PAGE = 1024;
@@ -103,7 +105,7 @@ class LedgerImpl implements Ledger {
   ) {
     this.space = opts.store.space('ledger');
     this.policy = new ConsentPolicy({ hasher });
-    this.manifests = new ManifestStore(this.space);
+    this.manifests = new ManifestStore(this.space, opts.hashManifestSubtrees);
     this.verify = opts.verify ?? nodeEd25519Verify;
     this.now = opts.now ?? Date.now;
     this.reports = new ReportBuilder(log, this.policy, this.manifests, this.now);

@@ -1,15 +1,16 @@
 /**
  * Manifest storage in the ledger's key-value space. An upload streams through ManifestParser
- * (header and every item checked, root recomputed) while its items are written in 256-item
- * chunks and its Merkle tree as tlog-tiles hash tiles (the log's own TileBuilder), so a
- * per-item proof reads one item chunk and at most one tile per 8 tree levels, whatever the size.
+ * (header and every item checked) while its items are written in 256-item chunks and hashed,
+ * once, into the root and the tlog-tiles hash tiles of its Merkle tree (the log's own
+ * TileBuilder), so a per-item proof reads one item chunk and at most one tile per 8 tree levels
+ * above it, whatever the size.
  * The manifest becomes visible only when its `M` key is written, after root and count matched;
  * a failed upload deletes what it wrote.
  */
-import { type Hash, TILE_WIDTH } from '../merkle/index.js';
+import { type Hash, CompactRange, HASH_SIZE, TILE_WIDTH } from '../merkle/index.js';
 import { TileBuilder, TileTreeReader } from '../log/tiled-tree.js';
 import type { KeyValueSpace } from '../store/index.js';
-import { MANIFEST_ITEM_SIZE, ManifestParser, decodeManifestItem, fromHex, manifestHasher, toBase64, toHex, type UseItem } from '../records/index.js';
+import { MANIFEST_ITEM_SIZE, ManifestParser, decodeManifestItem, fromHex, manifestHasher, manifestItemsRoot, manifestSubtreeRoots, toBase64, toHex, type UseItem } from '../records/index.js';
 import { Lru } from '../log/lru.js';
 import { ManifestConflictError, LedgerInputError } from './errors.js';
 import { concat, manifestItemsKey, manifestKey, manifestTileKey, prefixRange, readU64, TAG, u64 } from './keys.js';
@@ -33,42 +34,96 @@ function checkCount(count: unknown): number {
   return count;
 }
 
-/** Collects one upload's writes: item chunks, tiles, flushed in bounded batches. */
+/**
+ * Hashes a batch of encoded items to the roots of its aligned runs of `subtreeItems` items
+ * (manifestSubtreeRoots), taking the buffer. Injected so that a server hashes in worker threads
+ * (src/platform/manifest-hash-pool.ts) and its main thread stays free for other requests.
+ */
+export type ManifestSubtreeHasher = (items: Uint8Array, subtreeItems: number) => Promise<Uint8Array>;
+
+/** In this thread (tests, tools). */
+export const inThreadSubtreeHasher: ManifestSubtreeHasher = async (items, subtreeItems) => manifestSubtreeRoots(items, subtreeItems, manifestHasher);
+
+/** Items per hashing batch: one write's worth of chunks. */
+const BATCH_ITEMS = CHUNKS_PER_WRITE * CHUNK;
+/** Batches being hashed before the upload waits for the oldest (keeps the workers busy). */
+const BATCHES_IN_FLIGHT = 2;
+
+/**
+ * One upload's writes, fed by the parser item by item. Items are kept in 256-item chunks (`I`
+ * keys), written as they arrive. Each chunk is hashed once, in batches: its root is the next
+ * leaf of the tree of chunk roots, whose tiles are the manifest's tiles from level 1 up. Level-0
+ * tiles are not stored: a chunk's leaf hashes are recomputed from the chunk, which a proof reads
+ * anyway. The manifest's root comes from the same chunk roots (complete subtrees:
+ * spec/records.md §4.2), so the parser need not hash at all.
+ */
 class UploadWriter {
-  private readonly builder = new TileBuilder(manifestHasher);
-  private chunk = new Uint8Array(CHUNK * MANIFEST_ITEM_SIZE);
+  /** The tree over full chunks' roots: its tile level L is the manifest's tile level L + 1. */
+  private readonly upper = new TileBuilder(manifestHasher);
+  /** Every chunk's root, the last (partial) one too: the manifest's root. */
+  private readonly chunkRoots = new CompactRange(manifestHasher);
+  private batch = new Uint8Array(BATCH_ITEMS * MANIFEST_ITEM_SIZE);
   private filled = 0;
   private chunkIndex = 0;
-  private hashes: Hash[] = [];
+  /** Batches being hashed, oldest first, with their item counts. */
+  private readonly hashing: Array<{ roots: Promise<Uint8Array>; items: number }> = [];
   private ops: Op[] = [];
 
   constructor(
     private readonly space: KeyValueSpace,
-    private readonly root: Hash,
+    private readonly manifestRoot: Hash,
+    private readonly hashSubtrees: ManifestSubtreeHasher,
   ) {}
 
-  add(bytes: Uint8Array): void {
-    this.chunk.set(bytes, this.filled * MANIFEST_ITEM_SIZE);
-    this.hashes.push(manifestHasher.hashLeaf(bytes));
-    if (++this.filled === CHUNK) this.closeChunk();
+  add(item: Uint8Array): void {
+    this.batch.set(item, this.filled * MANIFEST_ITEM_SIZE);
+    if (++this.filled === BATCH_ITEMS) this.closeBatch();
   }
 
-  private closeChunk(): void {
+  /** Queues the batch's chunk writes and sends it to be hashed. */
+  private closeBatch(): void {
     if (this.filled === 0) return;
-    this.ops.push({ key: manifestItemsKey(this.root, this.chunkIndex), value: this.chunk.slice(0, this.filled * MANIFEST_ITEM_SIZE) });
-    this.chunkIndex++;
+    const items = this.filled === BATCH_ITEMS ? this.batch : this.batch.slice(0, this.filled * MANIFEST_ITEM_SIZE);
+    const chunkBytes = CHUNK * MANIFEST_ITEM_SIZE;
+    for (let at = 0; at < items.length; at += chunkBytes) {
+      this.ops.push({ key: manifestItemsKey(this.manifestRoot, this.chunkIndex++), value: items.slice(at, at + chunkBytes) });
+    }
+    const roots = this.hashSubtrees(items, CHUNK); // takes `items`: the chunks above are copies
+    roots.catch(() => undefined); // awaited in order below; until then not "unhandled"
+    this.hashing.push({ roots, items: this.filled });
+    this.batch = new Uint8Array(BATCH_ITEMS * MANIFEST_ITEM_SIZE);
     this.filled = 0;
   }
 
-  async flushIfBig(): Promise<void> {
-    if (this.ops.length >= CHUNKS_PER_WRITE) await this.flush();
+  /** Takes the oldest batch's chunk roots into the range and, for full chunks, the tiles. */
+  private async absorbOldest(): Promise<void> {
+    const { roots, items } = this.hashing.shift()!;
+    const hashes = await roots;
+    const fullChunks = Math.floor(items / CHUNK);
+    const forTiles: Hash[] = [];
+    for (let i = 0; i * HASH_SIZE < hashes.length; i++) {
+      const root = hashes.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
+      this.chunkRoots.push(root);
+      if (i < fullChunks) forTiles.push(root);
+    }
+    this.upper.append(forTiles);
+    for (const t of this.upper.takeChangedTiles()) this.ops.push({ key: manifestTileKey(this.manifestRoot, t.level + 1, t.index), value: t.hashes });
   }
 
-  async flush(final = false): Promise<void> {
-    if (final) this.closeChunk();
-    this.builder.append(this.hashes);
-    this.hashes = [];
-    for (const t of this.builder.takeChangedTiles()) this.ops.push({ key: manifestTileKey(this.root, t.level, t.index), value: t.hashes });
+  /** Lets hashing and writing catch up when enough is pending (bounded memory). */
+  async flushIfBig(): Promise<void> {
+    while (this.hashing.length > BATCHES_IN_FLIGHT) await this.absorbOldest();
+    if (this.ops.length >= CHUNKS_PER_WRITE) await this.write();
+  }
+
+  /** After the last item: the root of all items, once every chunk is hashed (nothing written yet for the rest). */
+  async finish(): Promise<Hash> {
+    this.closeBatch();
+    while (this.hashing.length > 0) await this.absorbOldest();
+    return this.chunkRoots.root();
+  }
+
+  async write(): Promise<void> {
     const ops = this.ops;
     this.ops = [];
     if (ops.length > 0) await this.space.write(ops);
@@ -81,7 +136,10 @@ export class ManifestStore {
   private readonly leftovers = new Set<string>();
   private readonly readers = new Lru<string, TileTreeReader>(64);
 
-  constructor(private readonly space: KeyValueSpace) {}
+  constructor(
+    private readonly space: KeyValueSpace,
+    private readonly hashSubtrees: ManifestSubtreeHasher = inThreadSubtreeHasher,
+  ) {}
 
   /** The stored item count of a manifest, or undefined if it is not (completely) stored. */
   async count(root: Hash): Promise<number | undefined> {
@@ -147,21 +205,22 @@ export class ManifestStore {
   }
 
   private async receive(body: AsyncIterable<Uint8Array>, root: Hash, count: number): Promise<void> {
-    const parser = new ManifestParser({ hasher: manifestHasher });
-    const writer = new UploadWriter(this.space, root);
+    const writer = new UploadWriter(this.space, root, this.hashSubtrees);
+    const parser = new ManifestParser({ hashItems: false });
     for await (const chunk of body) {
-      parser.push(chunk, (e) => writer.add(e.bytes));
+      parser.push(chunk, (item) => writer.add(item.bytes));
       // Refuse early: a header declaring another count can never match.
       if (parser.count !== undefined && parser.count !== count) {
         throw new LedgerInputError('count-mismatch', `manifest declares ${parser.count} items, expected ${count}`, 'count');
       }
       await writer.flushIfBig();
     }
-    const summary = parser.end();
-    if (toHex(summary.root) !== toHex(root)) {
-      throw new LedgerInputError('root-mismatch', `manifest root is ${toHex(summary.root)}, expected ${toHex(root)}`, 'root');
+    parser.close();
+    const computed = await writer.finish();
+    if (toHex(computed) !== toHex(root)) {
+      throw new LedgerInputError('root-mismatch', `manifest root is ${toHex(computed)}, expected ${toHex(root)}`, 'root');
     }
-    await writer.flush(true);
+    await writer.write();
     await this.space.write([{ key: manifestKey(root), value: u64(count) }]);
   }
 
@@ -214,10 +273,22 @@ export class ManifestStore {
     const key = toHex(root);
     let reader = this.readers.get(key);
     if (!reader) {
-      reader = new TileTreeReader((coords) => this.space.getMany(coords.map((c) => manifestTileKey(root, c.level, c.index))), manifestHasher, 64);
+      reader = new TileTreeReader((coords) => this.loadTiles(root, coords), manifestHasher, 64);
       this.readers.set(key, reader);
     }
     return reader;
   }
+
+  /** Hash tiles of a manifest's tree: level 0 from its item chunk, the others as stored. */
+  private async loadTiles(root: Hash, coords: Array<{ level: number; index: number }>): Promise<(Uint8Array | undefined)[]> {
+    const stored = await this.space.getMany(coords.map((c) => (c.level === 0 ? manifestItemsKey(root, c.index) : manifestTileKey(root, c.level, c.index))));
+    return stored.map((value, i) => (value && coords[i].level === 0 ? leafHashTile(value) : value));
+  }
 }
 
+/** The level-0 tile of a chunk of items: their leaf hashes, in order. */
+function leafHashTile(items: Uint8Array): Uint8Array {
+  const hashes = new Uint8Array((items.length / MANIFEST_ITEM_SIZE) * HASH_SIZE);
+  manifestItemsRoot(items, manifestHasher, hashes);
+  return hashes;
+}

@@ -42,6 +42,8 @@ export {
   decodeManifestItem,
   encodeManifestHeader,
   manifestLeafHash,
+  manifestItemsRoot,
+  manifestSubtreeRoots,
   writeManifest,
   ManifestBuilder,
   ManifestParser,

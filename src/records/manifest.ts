@@ -15,13 +15,18 @@
  *
  * Every item has exactly one encoding (unused fields must be zero), so one list of items has
  * exactly one root.
+ *
+ * Speed: ten million items are twenty million short SHA-256s. Leaves are hashed in batches of
+ * 2^k items (complete subtrees: same root), with digests kept as words (rootOfShortItems), and
+ * the batches can be hashed in worker threads (ManifestBatchHasher, src/platform) while this
+ * thread encodes.
  */
 import { type Hash, type Hasher, CompactRange, MemoryTree, equalHashes, verifyInclusion } from '../merkle/index.js';
-import { equalBytes, hexInto, toHex } from './encoding.js';
+import { equalBytes, toHex } from './encoding.js';
 import { RecordError } from './errors.js';
 import { preview } from './keys.js';
 import type { UseItem } from './schema.js';
-import { shortInputHasher } from './short-input-hasher.js';
+import { rootOfShortItems, shortInputHasher } from './short-input-hasher.js';
 import { isWorkId, type WorkId } from './works.js';
 
 export const MANIFEST_MAGIC = Uint8Array.from([0x50, 0x56, 0x4c, 0x4d]); // "PVLM"
@@ -73,12 +78,51 @@ function readU64(bytes: Uint8Array, at: number): number | undefined {
   return high * U32 + view.getUint32(4);
 }
 
-/** Where an identifier's digest goes in an item, by scheme; undefined for what items cannot hold. */
-const ITEM_SLOTS: Record<string, { at: number; hexLength: number; kind: number } | undefined> = {
-  sha256: { at: SHA256_AT, hexLength: 64, kind: -1 },
-  phash: { at: PERCEPTUAL_AT, hexLength: 16, kind: 1 },
-  tcode: { at: PERCEPTUAL_AT, hexLength: 16, kind: 2 },
-};
+/**
+ * Value of a lowercase hex digit by UTF-16 code unit (or byte), else -1. A 64 KiB table, because
+ * one lookup per digit decodes twice as fast as range checks, and items carry 64–80 digits each.
+ */
+const HEX_VALUES = new Int8Array(0x10000).fill(-1);
+for (let d = 0; d < 16; d++) HEX_VALUES['0123456789abcdef'.charCodeAt(d)] = d;
+
+/** Decodes `hexLength` lowercase hex digits of `s` from `from` into `out` at `at`; false if any is not one. */
+function hexDigitsInto(s: string, from: number, hexLength: number, out: Uint8Array, at: number): boolean {
+  if (from + hexLength > s.length) return false;
+  for (let i = 0; i < hexLength; i += 2) {
+    const high = HEX_VALUES[s.charCodeAt(from + i)];
+    const low = HEX_VALUES[s.charCodeAt(from + i + 1)];
+    if ((high | low) < 0) return false;
+    out[at + (i >> 1)] = (high << 4) | low;
+  }
+  return true;
+}
+
+/** Where an identifier's digest goes in an item, by scheme. */
+interface ItemSlot {
+  at: number;
+  hexLength: number;
+  kind: number;
+}
+const SHA256_SLOT: ItemSlot = { at: SHA256_AT, hexLength: 64, kind: -1 };
+const PHASH_SLOT: ItemSlot = { at: PERCEPTUAL_AT, hexLength: 16, kind: 1 };
+const TCODE_SLOT: ItemSlot = { at: PERCEPTUAL_AT, hexLength: 16, kind: 2 };
+
+/** The slot for the scheme before `colon`; undefined for what items cannot hold. Compares in place: no substring per identifier. */
+function itemSlot(id: string, colon: number): ItemSlot | undefined {
+  if (colon === 6) return id.startsWith('sha256') ? SHA256_SLOT : undefined;
+  if (colon === 5) return id.startsWith('phash') ? PHASH_SLOT : id.startsWith('tcode') ? TCODE_SLOT : undefined;
+  return undefined;
+}
+
+/** Whether `o`'s only own enumerable key is `key` (Object.keys without the array, per item). */
+function hasOnlyKey(o: object, key: string): boolean {
+  let keys = 0;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    if (k !== key || ++keys > 1) return false;
+  }
+  return keys === 1;
+}
 
 /**
  * Writes one item into `out` at `offset`. These checks are written out by hand, not as a zod
@@ -97,9 +141,9 @@ export function encodeManifestItemInto(item: UseItem, out: Uint8Array, offset: n
   for (let i = 0; i < work.length; i++) {
     const id: unknown = work[i];
     const colon = typeof id === 'string' ? id.indexOf(':') : -1;
-    const slot = colon > 0 ? ITEM_SLOTS[(id as string).slice(0, colon)] : undefined;
+    const slot = itemSlot(id as string, colon);
     const well = slot !== undefined && (id as string).length === colon + 1 + slot.hexLength;
-    if (!well || !hexInto(id as string, colon + 1, slot.hexLength, out, offset + slot.at)) {
+    if (!well || !hexDigitsInto(id as string, colon + 1, slot.hexLength, out, offset + slot.at)) {
       if (isWorkId(id)) throw new RecordError('bad-manifest', `${preview(id)} cannot go in a manifest item (one sha256: plus at most one phash: or tcode:)`, `${field}.work[${i}]`);
       throw new RecordError('bad-work-id', `must be a work identifier, got ${preview(id)}`, `${field}.work[${i}]`);
     }
@@ -114,8 +158,8 @@ export function encodeManifestItemInto(item: UseItem, out: Uint8Array, offset: n
 }
 
 function encodeConsent(consent: UseItem['consent'], out: Uint8Array, offset: number, field: string): number {
-  if (consent && 'none' in consent && consent.none === true && Object.keys(consent).length === 1) return 0;
-  if (consent && 'index' in consent && Object.keys(consent).length === 1) {
+  if (consent && 'none' in consent && consent.none === true && hasOnlyKey(consent, 'none')) return 0;
+  if (consent && 'index' in consent && hasOnlyKey(consent, 'index')) {
     const index = consent.index;
     if (!Number.isSafeInteger(index) || index < 0) throw new RecordError('bad-field', `index must be a non-negative integer below 2^53, got ${preview(index)}`, `${field}.index`);
     writeU64(out, offset + CONSENT_AT, index);
@@ -123,6 +167,29 @@ function encodeConsent(consent: UseItem['consent'], out: Uint8Array, offset: num
   }
   if (consent && 'leafHash' in consent) throw new RecordError('bad-manifest', 'manifest items name consents by log index: resolve the leaf hash to its index first', field);
   throw new RecordError('bad-field', `must be {"index": N} or {"none": true}, got ${preview(consent)}`, field);
+}
+
+/**
+ * Encodes the commonest item — a work named by its sha256: identifier alone, and a consent
+ * index or none — from the 64 hex digits at `hexAt` in `text` (ASCII bytes): the bytes
+ * encodeManifestItemInto writes for that item, without a string or object per item, which is
+ * what reading an items file of ten million lines needs. False, writing nothing the caller
+ * relies on, if a digit is not lowercase hex or the index is not a safe non-negative integer:
+ * the caller then takes the general path, which names the problem.
+ */
+export function encodeSha256ItemInto(text: Uint8Array, hexAt: number, consentIndex: number | undefined, out: Uint8Array, offset: number): boolean {
+  if (hexAt < 0 || hexAt + 64 > text.length) return false;
+  if (consentIndex !== undefined && !(Number.isSafeInteger(consentIndex) && consentIndex >= 0)) return false;
+  for (let i = 0; i < 32; i++) {
+    const high = HEX_VALUES[text[hexAt + 2 * i]];
+    const low = HEX_VALUES[text[hexAt + 2 * i + 1]];
+    if ((high | low) < 0) return false;
+    out[offset + SHA256_AT + i] = (high << 4) | low;
+  }
+  out.fill(0, offset + PERCEPTUAL_AT, offset + MANIFEST_ITEM_SIZE);
+  out[offset] = consentIndex === undefined ? 0 : FLAG_CONSENT;
+  if (consentIndex !== undefined) writeU64(out, offset + CONSENT_AT, consentIndex);
+  return true;
 }
 
 export function encodeManifestItem(item: UseItem, field = 'item'): Uint8Array {
@@ -204,43 +271,171 @@ const CHUNK_ITEMS = 1337; // ≈ 64 KiB of items per chunk handed to the sink
  * Builds a manifest of `count` items in constant memory: items stream in, 64 KiB chunks stream
  * out to `sink` (header first), and only the Merkle tree's right edge is kept. The count is
  * declared up front because the header carries it; a different number of items is an error.
+ * With `opts.batchHasher` the hashing runs elsewhere (worker threads) while this thread encodes.
  */
 export async function writeManifest(
   items: Iterable<UseItem> | AsyncIterable<UseItem>,
   count: number,
   sink: (chunk: Uint8Array) => void | Promise<void>,
-  opts: ManifestOptions = {},
+  opts: ManifestRootOptions = {},
 ): Promise<ManifestSummary> {
-  const builder = new ManifestBuilder(count, opts);
-  await sink(builder.header);
+  const root = new ManifestRoot(opts);
+  await sink(encodeManifestHeader(count));
   let chunk = new Uint8Array(CHUNK_ITEMS * MANIFEST_ITEM_SIZE);
   let filled = 0;
-  /** Places one item; the full chunk to flush, if it filled one. */
+  /** Encodes one item; the full chunk to flush, if it filled one. */
   const place = (item: UseItem): Uint8Array | undefined => {
-    builder.addInto(item, chunk, filled * MANIFEST_ITEM_SIZE);
+    const position = root.count + filled;
+    if (position >= count) throw new RecordError('count-mismatch', `has more items than the declared ${count}`, 'items');
+    encodeManifestItemInto(item, chunk, filled * MANIFEST_ITEM_SIZE, `items[${position}]`);
     if (++filled < CHUNK_ITEMS) return undefined;
     const full = chunk;
     chunk = new Uint8Array(CHUNK_ITEMS * MANIFEST_ITEM_SIZE);
     filled = 0;
     return full;
   };
+  // The root takes its copy of a chunk before the sink sees it: a sink may keep or transfer it.
+  const flush = async (full: Uint8Array) => {
+    await root.add(full);
+    await sink(full);
+  };
   if (Symbol.iterator in items) {
     // `for await` over a synchronous source costs a promise per item; await only per chunk.
     for (const item of items) {
       const full = place(item);
-      if (full) await sink(full);
+      if (full) await flush(full);
     }
   } else {
     for await (const item of items) {
       const full = place(item);
-      if (full) await sink(full);
+      if (full) await flush(full);
     }
   }
-  if (filled > 0) await sink(chunk.subarray(0, filled * MANIFEST_ITEM_SIZE));
-  return builder.finish();
+  if (filled > 0) await flush(chunk.subarray(0, filled * MANIFEST_ITEM_SIZE));
+  if (root.count !== count) throw new RecordError('count-mismatch', `has ${root.count} items, not the declared ${count}`, 'items');
+  return root.finish();
 }
 
-/** The lower-level builder behind writeManifest, for callers that frame the bytes themselves. */
+// ---- batched root ----------------------------------------------------------------------
+
+/**
+ * Hashes a run of encoded items to the RFC 6962 root of their leaves. Injected so that Node can
+ * hash in worker threads (src/platform/manifest-hash-pool.ts) while this thread encodes: the
+ * SHA-256 of ten million short inputs is most of a manifest's cost.
+ */
+export interface ManifestBatchHasher {
+  /** MTH of the leaves of `items` (whole 49-byte items). May take the buffer (transfer it). */
+  rootOfItems(items: Uint8Array): Hash | Promise<Hash>;
+  /** A buffer of `bytes` bytes for the next batch: one that was taken, given back for reuse. */
+  batchBuffer?(bytes: number): Uint8Array;
+}
+
+/**
+ * MTH of the leaves of encoded items, in this thread. With `leafHashes` (32 bytes per item) the
+ * leaf hashes are written there as well, in order.
+ */
+export function manifestItemsRoot(items: Uint8Array, hasher: Hasher = manifestHasher, leafHashes?: Uint8Array): Hash {
+  if (hasher === shortInputHasher) return rootOfShortItems(items, MANIFEST_ITEM_SIZE, leafHashes); // same root, no allocation per hash
+  const range = new CompactRange(hasher);
+  for (let at = 0, n = 0; at < items.length; at += MANIFEST_ITEM_SIZE, n++) {
+    const leaf = hasher.hashLeaf(items.subarray(at, at + MANIFEST_ITEM_SIZE));
+    leafHashes?.set(leaf, n * 32);
+    range.push(leaf);
+  }
+  return range.root();
+}
+
+/**
+ * The roots of each aligned run of `subtreeItems` encoded items (the last run may be shorter),
+ * 32 bytes each, concatenated: with 256, the hashes a server stores in tile level 1.
+ */
+export function manifestSubtreeRoots(items: Uint8Array, subtreeItems: number, hasher: Hasher = manifestHasher): Uint8Array {
+  const runBytes = subtreeItems * MANIFEST_ITEM_SIZE;
+  const roots = new Uint8Array(Math.ceil(items.length / runBytes) * 32);
+  for (let at = 0, n = 0; at < items.length; at += runBytes, n++) roots.set(manifestItemsRoot(items.subarray(at, at + runBytes), hasher), n * 32);
+  return roots;
+}
+
+/** Items per batch. A power of two, so that every full batch is a complete subtree (see ManifestRoot). */
+export const MANIFEST_BATCH_ITEMS = 1 << 14;
+/** The parser's (smaller: one per upload in progress on a server). */
+const PARSE_BATCH_ITEMS = 1 << 10;
+
+export interface ManifestRootOptions extends ManifestOptions {
+  /** Where batches are hashed; default: this thread, with `hasher`. */
+  batchHasher?: ManifestBatchHasher;
+  /** Items per batch, a power of two (smaller in tests, to cross many batch boundaries). */
+  batchItems?: number;
+  /** Batches hashed at once before `add` waits for the oldest (keeps every worker busy). */
+  inFlight?: number;
+}
+
+/**
+ * The root of a manifest's encoded items, fed in chunks of whole items, hashed a batch at a
+ * time. Full batches are aligned runs of 2^k leaves, i.e. complete subtrees, and RFC 6962 splits
+ * every larger range at a power of two ≥ 2^k, so the MTH of all leaves is the MTH over the batch
+ * roots (the last batch's root being the MTH of its partial run): a compact range over batch
+ * roots. Memory: the batches in flight, whatever the count.
+ */
+export class ManifestRoot {
+  private readonly batchHasher: ManifestBatchHasher;
+  private readonly batchBytes: number;
+  private readonly inFlight: number;
+  private readonly range: CompactRange;
+  /** Roots being computed, oldest first. */
+  private readonly pending: Promise<Hash>[] = [];
+  private batch: Uint8Array;
+  private filled = 0;
+  private items = 0;
+
+  constructor(opts: ManifestRootOptions = {}) {
+    const hasher = opts.hasher ?? manifestHasher;
+    const batchItems = opts.batchItems ?? MANIFEST_BATCH_ITEMS;
+    if (!Number.isSafeInteger(batchItems) || batchItems < 1 || (batchItems & (batchItems - 1)) !== 0) throw new RangeError(`batchItems must be a power of two, got ${batchItems}`);
+    this.batchHasher = opts.batchHasher ?? { rootOfItems: (items) => manifestItemsRoot(items, hasher) };
+    this.batchBytes = batchItems * MANIFEST_ITEM_SIZE;
+    this.inFlight = opts.inFlight ?? 4;
+    this.range = new CompactRange(hasher);
+    this.batch = new Uint8Array(this.batchBytes);
+  }
+
+  /** Items added so far. */
+  get count(): number {
+    return this.items;
+  }
+
+  /** Adds encoded items (copied: the caller keeps `items`). */
+  async add(items: Uint8Array): Promise<void> {
+    if (items.length % MANIFEST_ITEM_SIZE !== 0) throw new RangeError(`items must be whole ${MANIFEST_ITEM_SIZE}-byte items, got ${items.length} bytes`);
+    for (let at = 0; at < items.length; ) {
+      const take = Math.min(items.length - at, this.batchBytes - this.filled);
+      this.batch.set(items.subarray(at, at + take), this.filled);
+      this.filled += take;
+      at += take;
+      this.items += take / MANIFEST_ITEM_SIZE;
+      if (this.filled === this.batchBytes) await this.dispatch();
+    }
+  }
+
+  /** The root and count of everything added. */
+  async finish(): Promise<ManifestSummary> {
+    if (this.filled > 0) await this.dispatch();
+    while (this.pending.length > 0) this.range.push(await this.pending.shift()!);
+    return { root: this.range.root(), count: this.items };
+  }
+
+  private async dispatch(): Promise<void> {
+    const batch = this.filled === this.batchBytes ? this.batch : this.batch.slice(0, this.filled);
+    this.batch = this.batchHasher.batchBuffer?.(this.batchBytes) ?? new Uint8Array(this.batchBytes); // the hasher may have taken the old one
+    this.filled = 0;
+    const root = Promise.resolve(this.batchHasher.rootOfItems(batch));
+    root.catch(() => undefined); // awaited below or in finish(); until then not "unhandled"
+    this.pending.push(root);
+    while (this.pending.length > this.inFlight) this.range.push(await this.pending.shift()!);
+  }
+}
+
+/** Item by item and synchronous, for callers that frame the bytes themselves. */
 export class ManifestBuilder {
   readonly header: Uint8Array;
   private readonly range: CompactRange;
@@ -281,6 +476,38 @@ export class ManifestBuilder {
 
 // ---- streaming parse -------------------------------------------------------------------
 
+/**
+ * ManifestRoot's batching, synchronous and in this thread, for the parser: items are copied
+ * into a batch and hashed a batch at a time (manifestItemsRoot keeps digests as words, so a
+ * server receiving an upload allocates nothing per hash); same root as hashing item by item.
+ */
+class BatchedItemRoot {
+  private readonly batch = new Uint8Array(PARSE_BATCH_ITEMS * MANIFEST_ITEM_SIZE);
+  private filled = 0;
+  private readonly range: CompactRange;
+  private closed = false;
+
+  constructor(private readonly hasher: Hasher) {
+    this.range = new CompactRange(hasher);
+  }
+
+  add(item: Uint8Array): void {
+    if (this.closed) throw new Error('BatchedItemRoot: add after root');
+    this.batch.set(item, this.filled * MANIFEST_ITEM_SIZE);
+    if (++this.filled < PARSE_BATCH_ITEMS) return;
+    this.range.push(manifestItemsRoot(this.batch, this.hasher));
+    this.filled = 0;
+  }
+
+  /** The root of everything added; ends the adding (the partial last batch joins the range). */
+  root(): Hash {
+    if (this.filled > 0) this.range.push(manifestItemsRoot(this.batch.subarray(0, this.filled * MANIFEST_ITEM_SIZE), this.hasher));
+    this.filled = 0;
+    this.closed = true;
+    return this.range.root();
+  }
+}
+
 export interface ManifestEntry {
   position: number;
   /** The item's 49 bytes (a view into the chunk it arrived in: copy it to keep it). */
@@ -293,17 +520,22 @@ export interface ManifestEntry {
  * declared number of items (so truncation and trailing bytes are both errors).
  */
 export class ManifestParser {
-  private readonly hasher: Hasher;
-  private readonly range: CompactRange;
+  /** Undefined when the caller hashes the items itself (`hashItems: false`). */
+  private readonly root: BatchedItemRoot | undefined;
+  private items = 0;
   private readonly pending = new Uint8Array(MANIFEST_ITEM_SIZE);
   private pendingLength = 0;
   private readonly headerBytes = new Uint8Array(MANIFEST_HEADER_SIZE);
   private headerLength = 0;
   private declared: number | undefined;
 
-  constructor(opts: ManifestOptions = {}) {
-    this.hasher = opts.hasher ?? manifestHasher;
-    this.range = new CompactRange(this.hasher);
+  /**
+   * `hashItems: false` is for a caller that hashes every item anyway (a server building the
+   * tree's tiles from `onItem`), so that nothing is hashed twice; `end()` then has no root to
+   * give: call `close()`.
+   */
+  constructor(opts: ManifestOptions & { hashItems?: boolean } = {}) {
+    this.root = opts.hashItems === false ? undefined : new BatchedItemRoot(opts.hasher ?? manifestHasher);
   }
 
   /** Items declared by the header (undefined until the header is complete). */
@@ -312,7 +544,7 @@ export class ManifestParser {
   }
 
   get parsed(): number {
-    return this.range.size;
+    return this.items;
   }
 
   /** Feeds bytes; `onItem` sees every item they complete, in order. */
@@ -347,28 +579,36 @@ export class ManifestParser {
   }
 
   private checkRoomForItem(): void {
-    if (this.range.size >= this.declared!) {
+    if (this.items >= this.declared!) {
       throw new RecordError('bad-manifest', `has bytes after its ${this.declared} declared items`, 'manifest');
     }
   }
 
   private acceptItem(bytes: Uint8Array, at: number, onItem?: (entry: ManifestEntry) => void): void {
     this.checkRoomForItem();
-    const position = this.range.size;
+    const position = this.items;
     const problem = itemProblem(bytes, at);
     if (problem) throw new RecordError('bad-manifest', problem, `manifest.items[${position}]`);
     const item = bytes.subarray(at, at + MANIFEST_ITEM_SIZE);
-    this.range.push(this.hasher.hashLeaf(item));
+    this.root?.add(item);
+    this.items++;
     onItem?.({ position, bytes: item });
   }
 
   /** Ends the stream: the root and count, or an error if it was cut short. */
   end(): ManifestSummary {
+    const count = this.close();
+    if (!this.root) throw new Error('ManifestParser: end() without hashing (hashItems: false); use close()');
+    return { root: this.root.root(), count };
+  }
+
+  /** Ends the stream: the item count, or an error if it was cut short. */
+  close(): number {
     if (this.declared === undefined) throw new RecordError('bad-manifest', `ends inside its ${MANIFEST_HEADER_SIZE}-byte header (${this.headerLength} bytes)`, 'manifest');
-    if (this.range.size < this.declared || this.pendingLength > 0) {
-      throw new RecordError('bad-manifest', `is truncated: ends after ${this.range.size} whole items (+${this.pendingLength} bytes) of ${this.declared}`, 'manifest');
+    if (this.items < this.declared || this.pendingLength > 0) {
+      throw new RecordError('bad-manifest', `is truncated: ends after ${this.items} whole items (+${this.pendingLength} bytes) of ${this.declared}`, 'manifest');
     }
-    return { root: this.range.root(), count: this.declared };
+    return this.declared;
   }
 }
 

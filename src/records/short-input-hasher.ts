@@ -7,7 +7,8 @@
  * objects) is several times the cost of compressing one block. This one pads into a reused
  * buffer and compresses in place, about twice as fast as node:crypto for these sizes, and is
  * plain JavaScript, so the browser gets the same speed. Longer inputs fall back to
- * @noble/hashes. Tests check it against @noble/hashes and node:crypto.
+ * @noble/hashes. Tests check it against @noble/hashes and node:crypto. rootOfShortItems goes
+ * further for whole batches of items: leaf to root without leaving 32-bit words.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { Hash, Hasher } from '../merkle/index.js';
@@ -29,13 +30,9 @@ const schedule = new Int32Array(64);
 const state = new Int32Array(8);
 const blocks = new Uint8Array(128);
 
-/** FIPS 180-4 §6.2.2 on the 64-byte block of `blocks` at `offset`, updating `state`. */
-function compress(offset: number): void {
+/** FIPS 180-4 §6.2.2 on the block whose 16 words are in `schedule[0..16)`, updating `state`. */
+function compressSchedule(): void {
   const w = schedule;
-  for (let i = 0; i < 16; i++) {
-    const j = offset + i * 4;
-    w[i] = (blocks[j] << 24) | (blocks[j + 1] << 16) | (blocks[j + 2] << 8) | blocks[j + 3];
-  }
   for (let i = 16; i < 64; i++) {
     const w15 = w[i - 15];
     const w2 = w[i - 2];
@@ -69,8 +66,17 @@ function compress(offset: number): void {
   state[7] = (state[7] + h) | 0;
 }
 
-/** SHA-256 of the `length` message bytes already placed at the start of `blocks`. */
-function digestBlocks(length: number): Hash {
+/** Compresses the 64-byte block of `blocks` at `offset`. */
+function compress(offset: number): void {
+  for (let i = 0; i < 16; i++) {
+    const j = offset + i * 4;
+    schedule[i] = (blocks[j] << 24) | (blocks[j + 1] << 16) | (blocks[j + 2] << 8) | blocks[j + 3];
+  }
+  compressSchedule();
+}
+
+/** SHA-256 of the `length` message bytes already placed at the start of `blocks`, left in `state`. */
+function hashBlocks(length: number): void {
   const blockCount = length + 9 <= 64 ? 1 : 2;
   const end = blockCount * 64;
   blocks.fill(0, length, end);
@@ -81,15 +87,30 @@ function digestBlocks(length: number): Hash {
   state.set(INITIAL_STATE);
   compress(0);
   if (blockCount === 2) compress(64);
-  const out = new Uint8Array(32);
+}
+
+/** Eight big-endian words of `words` (from 0) as 32 bytes of `out` at `at`. */
+function wordsInto(words: Int32Array, out: Uint8Array, at: number): void {
   for (let i = 0; i < 8; i++) {
-    const v = state[i];
-    out[i * 4] = v >>> 24;
-    out[i * 4 + 1] = v >>> 16;
-    out[i * 4 + 2] = v >>> 8;
-    out[i * 4 + 3] = v;
+    const v = words[i];
+    out[at + i * 4] = v >>> 24;
+    out[at + i * 4 + 1] = v >>> 16;
+    out[at + i * 4 + 2] = v >>> 8;
+    out[at + i * 4 + 3] = v;
   }
+}
+
+/** Eight big-endian words as the 32-byte digest. */
+function wordsToBytes(words: Int32Array): Hash {
+  const out = new Uint8Array(32);
+  wordsInto(words, out, 0);
   return out;
+}
+
+/** SHA-256 of the `length` message bytes already placed at the start of `blocks`. */
+function digestBlocks(length: number): Hash {
+  hashBlocks(length);
+  return wordsToBytes(state);
 }
 
 /** SHA-256(prefix || data), fast for short data. */
@@ -117,3 +138,66 @@ export const shortInputHasher: Hasher = {
     return digestBlocks(65);
   },
 };
+
+// ---- whole batches ---------------------------------------------------------------------
+
+/** Pending left subtrees while folding a batch: level l's digest at words [8l, 8l + 8). */
+const peaks = new Int32Array(8 * 64);
+const node = new Int32Array(8);
+
+/**
+ * SHA-256(0x01 || left || right) of two digests held as words, into `state`. The 65-byte input
+ * is the two digests shifted by the prefix byte, so its words come from theirs by shifts; the
+ * second block is the last byte, the padding and the length (520 bits).
+ */
+function hashChildWords(left: Int32Array, l: number, right: Int32Array, r: number): void {
+  const w = schedule;
+  w[0] = 0x01000000 | (left[l] >>> 8);
+  for (let i = 1; i < 8; i++) w[i] = (left[l + i - 1] << 24) | (left[l + i] >>> 8);
+  w[8] = (left[l + 7] << 24) | (right[r] >>> 8);
+  for (let i = 1; i < 8; i++) w[8 + i] = (right[r + i - 1] << 24) | (right[r + i] >>> 8);
+  const lastByte = right[r + 7] << 24;
+  state.set(INITIAL_STATE);
+  compressSchedule();
+  w.fill(0, 1, 15);
+  w[0] = lastByte | 0x00800000;
+  w[15] = 65 * 8;
+  compressSchedule();
+}
+
+/**
+ * The RFC 6962 root over the leaves SHA-256(0x00 || item) of the `itemSize`-byte items packed in
+ * `items` (itemSize + 1 ≤ MAX_SHORT_INPUT). Equal to hashLeaf per item into a CompactRange, but
+ * digests stay eight 32-bit words from leaf to root: no allocation per hash (nothing for the
+ * garbage collector over ten million items) and about 10% less time. With `leafHashes` (32 bytes
+ * per item) the leaf hashes are written there too, in order: a level-0 hash tile.
+ */
+export function rootOfShortItems(items: Uint8Array, itemSize: number, leafHashes?: Uint8Array): Hash {
+  if (itemSize + 1 > MAX_SHORT_INPUT || itemSize < 1 || items.length % itemSize !== 0 || items.length / itemSize >= 2 ** 31) throw new RangeError(`cannot hash ${items.length} bytes as ${itemSize}-byte items`);
+  const count = items.length / itemSize;
+  if (leafHashes && leafHashes.length < count * 32) throw new RangeError(`leafHashes holds ${leafHashes.length} bytes, ${count * 32} needed`);
+  if (count === 0) return EMPTY_ROOT.slice();
+  for (let n = 0; n < count; n++) {
+    blocks[0] = 0x00;
+    for (let i = 0, at = n * itemSize; i < itemSize; i++) blocks[1 + i] = items[at + i];
+    hashBlocks(1 + itemSize);
+    node.set(state);
+    if (leafHashes) wordsInto(node, leafHashes, n * 32);
+    // Each trailing 1-bit of n is a pending left subtree that the new node completes.
+    let level = 0;
+    for (let m = n; (m & 1) === 1; m >>>= 1, level++) {
+      hashChildWords(peaks, level * 8, node, 0);
+      node.set(state);
+    }
+    peaks.set(node, level * 8);
+  }
+  // The root folds the pending subtrees (one per 1-bit of count) from the smallest up.
+  let level = 31 - Math.clz32(count & -count);
+  node.set(peaks.subarray(level * 8, level * 8 + 8));
+  for (level++; count >>> level !== 0; level++) {
+    if (((count >>> level) & 1) === 0) continue;
+    hashChildWords(peaks, level * 8, node, 0);
+    node.set(state);
+  }
+  return wordsToBytes(node);
+}

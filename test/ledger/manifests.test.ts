@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { LedgerError } from '../../src/errors.js';
 import { type UseItem, fromBase64, toHex, verifyManifestItem, writeManifest } from '../../src/records/index.js';
 import { item, sha256Id } from '../records/fixtures.js';
+import { manifestHashPool } from '../../src/platform/manifest-hash-pool.js';
 import { chunked, freshDir, openTestLedger, openTestLedgerAndStore } from './support.js';
 
 function itemsOf(count: number): UseItem[] {
@@ -45,6 +46,45 @@ describe('manifest uploads', () => {
     expect(await ledger.manifestItem(m.root, -1)).toBeUndefined();
   });
 
+  it('proves every item of manifests that end at, before and after a 256-item chunk edge', async () => {
+    const ledger = await openTestLedger(await freshDir());
+    for (const count of [1, 2, 100, 255, 256, 257, 512, 513]) {
+      const items = itemsOf(count).map((it, i) => ({ ...it, work: [sha256Id(`edge ${count} ${i}`)] }));
+      const m = await manifestBytes(items);
+      expect((await ledger.putManifest(chunked(m.bytes, 1000), { root: m.root, count })).created).toBe(true);
+      for (let position = 0; position < count; position++) {
+        const p = (await ledger.manifestItem(m.root, position))!;
+        const decoded = verifyManifestItem(fromBase64(p.item)!, position, count, p.proof.map((h) => fromBase64(h)!), Buffer.from(m.root, 'hex'));
+        expect(decoded).toEqual(items[position]);
+      }
+    }
+  });
+
+  it('hashing in worker threads stores the same keys, byte for byte, as hashing in this thread', async () => {
+    // 70,001 items: two full hashing batches of 32,768, a short one, and a partial last chunk.
+    const m = await manifestBytes(itemsOf(70_001));
+    const pool = manifestHashPool(2);
+    try {
+      const stores = [];
+      for (const opts of [{}, { hashManifestSubtrees: (items: Uint8Array, n: number) => pool.subtreeRoots(items, n) }]) {
+        const { ledger, store } = await openTestLedgerAndStore(await freshDir(), opts);
+        expect((await ledger.putManifest(chunked(m.bytes, 10_000), { root: m.root, count: m.count })).created).toBe(true);
+        const keys: string[] = [];
+        for await (const [key, value] of store.space('ledger').range({ gte: Uint8Array.of(0), lt: Uint8Array.of(0xff) })) {
+          if ('IMT'.includes(String.fromCharCode(key[0]))) keys.push(`${toHex(key)}=${toHex(value)}`); // the manifest's keys (spec/storage.md)
+        }
+        stores.push(keys);
+      }
+      expect(stores[1].length).toBeGreaterThan(275); // M, 274 item chunks, level-1 and level-2 tiles
+      expect(stores[1]).toEqual(stores[0]);
+      // A wrong root is refused with workers as well, leaving nothing behind.
+      const { ledger } = await openTestLedgerAndStore(await freshDir(), { hashManifestSubtrees: (items, n) => pool.subtreeRoots(items, n) });
+      await expectRejected(ledger.putManifest(chunked(m.bytes, 10_000), { root: '00'.repeat(32), count: m.count }), 'root-mismatch', 'root');
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('proves items across a level-2 tile boundary (70,000 items)', async () => {
     const ledger = await openTestLedger(await freshDir());
     const items = itemsOf(70_000);
@@ -80,7 +120,7 @@ describe('manifest uploads', () => {
     expect(await storedKeys()).toBe(before);
     // After the failures, the right upload still goes in.
     expect((await ledger.putManifest(chunked(m.bytes, 1000), { root: m.root, count: 600 })).created).toBe(true);
-    // M, three item chunks and the level-0 tiles (two full, one partial) and the level-1 tile.
-    expect(await storedKeys()).toBe(before + 1 + 3 + 3 + 1);
+    // M, three item chunks and the level-1 tile (two chunk roots); level-0 tiles come from the chunks.
+    expect(await storedKeys()).toBe(before + 1 + 3 + 1);
   });
 });

@@ -1,6 +1,6 @@
 /** Shared set-up for ledger tests: a ledger on a real LevelDB store in a temp dir. */
 import { afterEach } from 'vitest';
-import { openLedger, type Ledger } from '../../src/ledger/index.js';
+import { openLedger, type Ledger, type LedgerOptions } from '../../src/ledger/index.js';
 import { generatePrivateKey, parseVerifierKey, verifierKeyOf } from '../../src/note/index.js';
 import { nodeSigner } from '../../src/platform/node-signer.js';
 import { LevelLogStore } from '../../src/store/index.js';
@@ -25,14 +25,14 @@ export async function freshDir(): Promise<string> {
 }
 
 /** Opens a ledger on `dir`; it is closed after the test unless the test closed it. */
-export async function openTestLedger(dir: string): Promise<TestLedger> {
-  return (await openTestLedgerAndStore(dir)).ledger;
+export async function openTestLedger(dir: string, opts: Partial<LedgerOptions> = {}): Promise<TestLedger> {
+  return (await openTestLedgerAndStore(dir, opts)).ledger;
 }
 
 /** The ledger and its store, for tests that look at the stored keys. */
-export async function openTestLedgerAndStore(dir: string): Promise<{ ledger: TestLedger; store: LevelLogStore }> {
+export async function openTestLedgerAndStore(dir: string, opts: Partial<LedgerOptions> = {}): Promise<{ ledger: TestLedger; store: LevelLogStore }> {
   const store = await LevelLogStore.open(dir);
-  const ledger = (await openLedger({ store, origin: ORIGIN, signer: nodeSigner(logKey), integrateIntervalMs: 5 })) as TestLedger;
+  const ledger = (await openLedger({ store, origin: ORIGIN, signer: nodeSigner(logKey), integrateIntervalMs: 5, ...opts })) as TestLedger;
   cleanups.push(() => ledger.close());
   return { ledger, store };
 }

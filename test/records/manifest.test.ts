@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { MerkleTree } from 'merkletreejs';
 import { describe, expect, it } from 'vitest';
 import { LedgerError } from '../../src/errors.js';
-import { MerkleError } from '../../src/merkle/index.js';
+import { CompactRange, MemoryTree, MerkleError, defaultHasher } from '../../src/merkle/index.js';
+import { manifestHashPool } from '../../src/platform/manifest-hash-pool.js';
 import {
   type UseItem,
   MANIFEST_HEADER_SIZE,
@@ -21,6 +22,8 @@ import {
   verifyManifestItem,
   writeManifest,
 } from '../../src/records/index.js';
+import { ManifestRoot, encodeManifestItemInto, encodeSha256ItemInto, manifestItemsRoot } from '../../src/records/manifest.js';
+import { rootOfShortItems } from '../../src/records/short-input-hasher.js';
 import { refLeafHash, refMth, refPath } from '../support/rfc6962-reference.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -156,5 +159,118 @@ describe('manifest rejections', () => {
     await expect(writeManifest([{ work: [sha], consent: { leafHash: '0'.repeat(64) } }], 1, () => {})).rejects.toMatchObject({ field: 'items[0].consent' });
     await expect(writeManifest(items, items.length + 1, () => {})).rejects.toMatchObject({ code: 'count-mismatch' });
     await expect(writeManifest([...items, items[0]], items.length, () => {})).rejects.toMatchObject({ code: 'count-mismatch' });
+  });
+});
+
+describe('batched and parallel roots', () => {
+  /** The sizes around tree and batch edges the issue asks for, and a few thousand. */
+  const SIZES = [1, 2, 3, 255, 256, 257, 1023, 1024, 1025, 3000, 4097];
+  const someItems = (n: number, seed: number) => fc.sample(itemArb, { numRuns: n, seed });
+  const packed = (items: Uint8Array[]) => new Uint8Array(Buffer.concat(items));
+
+  it('rootOfShortItems equals leaf-by-leaf hashing into a CompactRange', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 1, max: 118 }), fc.nat(), (n, size, seed) => {
+        const bytes = new Uint8Array(n * size).map((_, i) => (i * 31 + seed) & 0xff);
+        const range = new CompactRange(defaultHasher);
+        const leaves: Uint8Array[] = [];
+        for (let i = 0; i < n; i++) leaves.push(defaultHasher.hashLeaf(bytes.subarray(i * size, (i + 1) * size)));
+        leaves.forEach((leaf) => range.push(leaf));
+        expect(hex(rootOfShortItems(bytes, size))).toBe(hex(range.root()));
+        // With an output for the leaf hashes: the same root, and the leaves in order (a level-0 tile).
+        const tile = new Uint8Array(n * 32);
+        expect(hex(rootOfShortItems(bytes, size, tile))).toBe(hex(range.root()));
+        expect(hex(tile)).toBe(hex(packed(leaves)));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('ManifestRoot over any chunking and batch size equals the RFC 6962 reference', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...SIZES.filter((n) => n <= 1025)), fc.constantFrom(1, 2, 8, 256), fc.integer({ min: 1, max: 700 }), fc.nat(), async (n, batchItems, chunkItems, seed) => {
+        const itemBytes = someItems(n, seed).map(specItem);
+        const root = new ManifestRoot({ batchItems, inFlight: 2 });
+        const all = packed(itemBytes);
+        for (let at = 0; at < n; at += chunkItems) await root.add(all.subarray(at * 49, Math.min(n, at + chunkItems) * 49));
+        const summary = await root.finish();
+        expect(summary.count).toBe(n);
+        expect(hex(summary.root)).toBe(hex(refMth(itemBytes)));
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('writeManifest hashing in worker threads: the same bytes, root and per-item proofs as in this thread', async () => {
+    const pool = manifestHashPool(2);
+    try {
+      for (const [k, n] of SIZES.entries()) {
+        const items = someItems(n, 100 + k);
+        const chunks: Uint8Array[] = [];
+        const inThread = await writeManifest(items, n, (c) => void chunks.push(c.slice()));
+        const parallelChunks: Uint8Array[] = [];
+        // Small batches too, so a few thousand items cross many batch (subtree) boundaries.
+        for (const batchItems of [undefined, 64]) {
+          parallelChunks.length = 0;
+          const parallel = await writeManifest(items, n, (c) => void parallelChunks.push(c.slice()), { batchHasher: pool, batchItems });
+          expect(hex(parallel.root)).toBe(hex(inThread.root));
+          expect(parallel.count).toBe(n);
+          expect(hex(packed(parallelChunks))).toBe(hex(packed(chunks)));
+        }
+        const bytes = packed(chunks).subarray(MANIFEST_HEADER_SIZE);
+        const itemBytes = Array.from({ length: n }, (_, i) => bytes.slice(i * 49, (i + 1) * 49));
+        if (n <= 1025) expect(hex(inThread.root)).toBe(hex(refMth(itemBytes)));
+        // Proofs from src/merkle's in-memory tree (the log's code) check out against the parallel root.
+        const tree = new MemoryTree(defaultHasher);
+        for (const b of itemBytes) tree.append(refLeafHash(b));
+        expect(hex(tree.root())).toBe(hex(inThread.root));
+        for (const i of new Set([0, n - 1, Math.floor(n / 2), (k * 7919) % n])) {
+          expect(verifyManifestItem(itemBytes[i], i, n, tree.inclusionProof(i), inThread.root)).toEqual(items[i]);
+          if (n <= 257) expect(tree.inclusionProof(i).map(hex)).toEqual(refPath(i, itemBytes).map(hex));
+        }
+      }
+      // Straight through the pool as well: one call, one root.
+      const itemBytes = someItems(777, 5).map(specItem);
+      expect(hex(await pool.rootOfItems(packed(itemBytes)))).toBe(hex(refMth(itemBytes)));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('the parser roots across its internal batches', async () => {
+    for (const n of [1023, 1024, 1025, 2049, 3000]) {
+      const items = someItems(n, n);
+      const { bytes, root } = await build(items);
+      expect(hex(root)).toBe(hex(manifestItemsRoot(bytes.subarray(MANIFEST_HEADER_SIZE), defaultHasher)));
+      const parser = new ManifestParser();
+      for (let at = 0; at < bytes.length; at += 4999) parser.push(bytes.subarray(at, at + 4999));
+      expect(hex(parser.end().root)).toBe(hex(root));
+      expect(parser.parsed).toBe(n);
+    }
+  });
+
+  it('encodeSha256ItemInto writes what encodeManifestItemInto writes, or refuses', () => {
+    fc.assert(
+      fc.property(hexArb(32), fc.option(fc.oneof(fc.nat(), fc.constant(2 ** 53 - 1)), { nil: undefined }), (digest, index) => {
+        const item: UseItem = { work: [`sha256:${digest}`], consent: index === undefined ? { none: true } : { index } };
+        const want = new Uint8Array(60).fill(0xee);
+        encodeManifestItemInto(item, want, 5);
+        const got = new Uint8Array(60).fill(0xee);
+        const text = new TextEncoder().encode(`x${digest}y`);
+        expect(encodeSha256ItemInto(text, 1, index, got, 5)).toBe(true);
+        expect(hex(got)).toBe(hex(want));
+        expect(encodeSha256ItemInto(new TextEncoder().encode(`x${digest.toUpperCase().replace(/^[0-9]/, 'A')}`), 1, index, got, 5)).toBe(false);
+      }),
+    );
+    const digits = new TextEncoder().encode('0'.repeat(64));
+    expect(encodeSha256ItemInto(digits, 1, undefined, new Uint8Array(49), 0)).toBe(false); // runs past the end
+    expect(encodeSha256ItemInto(digits, 0, 2 ** 53, new Uint8Array(49), 0)).toBe(false);
+    expect(encodeSha256ItemInto(digits, 0, -1, new Uint8Array(49), 0)).toBe(false);
+  });
+
+  it('a closed pool refuses work instead of hanging', async () => {
+    const pool = manifestHashPool(1);
+    await pool.close();
+    await expect(pool.rootOfItems(new Uint8Array(49))).rejects.toThrow();
   });
 });

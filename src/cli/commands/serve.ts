@@ -15,6 +15,7 @@ import { openLedger } from '../../ledger/index.js';
 import { nodeSigner, nodeEd25519Verify } from '../../platform/node-signer.js';
 import { workerIntegrator } from '../../platform/worker-integrator.js';
 import { verifyPool } from '../../platform/verify-pool.js';
+import { manifestHashPool } from '../../platform/manifest-hash-pool.js';
 import { type AppOptions, createApp } from '../../server/app.js';
 import { createServerMetrics } from '../../server/metrics.js';
 import { writeSecretFile } from '../keys.js';
@@ -119,7 +120,16 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     throw e;
   }
   const signatures = verifyPool();
-  const ledger = await openLedger({ store, origin: opts.origin, signer: nodeSigner(key), verify: nodeEd25519Verify, verifyBatch: (checks) => signatures.verify(checks), integrator: workerIntegrator() });
+  const manifestHashes = manifestHashPool();
+  const ledger = await openLedger({
+    store,
+    origin: opts.origin,
+    signer: nodeSigner(key),
+    verify: nodeEd25519Verify,
+    verifyBatch: (checks) => signatures.verify(checks),
+    integrator: workerIntegrator(),
+    hashManifestSubtrees: (items, subtreeItems) => manifestHashes.subtreeRoots(items, subtreeItems),
+  });
   const shutdown = new AbortController();
   const metrics = createServerMetrics();
   const appOptions: AppOptions = { ledger, log: ledger.log, vkey: verifierKeyOf(key), shutdown: shutdown.signal, metrics };
@@ -150,7 +160,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     await publisher?.close();
     await ledger.close();
   } finally {
-    await signatures.close();
+    await Promise.all([signatures.close(), manifestHashes.close()]);
   }
 }
 

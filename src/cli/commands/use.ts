@@ -4,58 +4,69 @@
  */
 import type { Command } from 'commander';
 import { fetchVerifierKey, LedgerClient } from '../../client/index.js';
-import { ManifestBuilder, MANIFEST_ITEM_SIZE, formatRecordTime, toHex, TRAINING_PURPOSES, type TrainingUseRecord } from '../../records/index.js';
-import { readItems } from '../items-file.js';
+import { formatRecordTime, RecordError, toHex, TRAINING_PURPOSES, type TrainingUseRecord } from '../../records/index.js';
+import { MANIFEST_ITEM_SIZE, ManifestRoot, encodeManifestHeader } from '../../records/manifest.js';
+import { manifestHashPool } from '../../platform/manifest-hash-pool.js';
+import { readEncodedItems } from '../items-file.js';
 import { readKeyFile } from '../keys.js';
 import { parseNameVersion } from '../model-name.js';
 import { printJson, Progress, UsageError } from '../output.js';
 import { printSubmitted, serverOptions, type ServerOpts } from '../record-options.js';
 import { submitRecord } from '../submit.js';
 
-const CHUNK_ITEMS = 1337;
-
-/** Pass 1: count and root, nothing kept but the tree's right edge. */
+/**
+ * Pass 1: count and root. This thread parses and encodes while worker threads hash (SHA-256 of
+ * the leaves and the tree above them is most of the work); nothing is kept but the batches in
+ * flight and the tree's right edge.
+ */
 export async function summarise(path: string): Promise<{ count: number; root: string }> {
-  let count = 0;
-  const progress = new Progress('reading items');
-  for await (const _ of readItems(path)) progress.update(++count);
-  if (count === 0) throw new UsageError(`${path} has no items`);
-  progress.done(count);
-  const builder = new ManifestBuilder(count);
-  const scratch = new Uint8Array(MANIFEST_ITEM_SIZE);
-  const hashing = new Progress('hashing manifest', count);
-  for await (const item of readItems(path)) {
-    builder.addInto(item, scratch, 0);
-    hashing.update(builder.added);
+  const pool = manifestHashPool();
+  try {
+    const manifest = new ManifestRoot({ batchHasher: pool });
+    const progress = new Progress('hashing items');
+    for await (const batch of readEncodedItems(path)) {
+      await manifest.add(batch);
+      progress.update(manifest.count);
+    }
+    if (manifest.count === 0) throw new UsageError(`${path} has no items`);
+    const { root, count } = await manifest.finish();
+    progress.done(count);
+    return { count, root: toHex(root) };
+  } finally {
+    await pool.close();
   }
-  hashing.done(count);
-  return { count, root: toHex(builder.finish().root) };
 }
 
-/** Pass 2: the manifest bytes, 64 KiB at a time, as a web stream for fetch. */
+/** Items per chunk of the upload: 64 KiB (spec/cli.md). */
+const CHUNK_ITEMS = 1337;
+
+/**
+ * Pass 2: the manifest bytes in 64 KiB chunks, as a web stream for fetch. Not hashed again: the
+ * server recomputes the root and refuses bytes that do not match it.
+ */
 export function manifestStream(path: string, count: number, onProgress: (n: number) => void): ReadableStream<Uint8Array> {
-  const builder = new ManifestBuilder(count);
-  const items = readItems(path)[Symbol.asyncIterator]();
-  let headerSent = false;
+  const batches = readEncodedItems(path)[Symbol.asyncIterator]();
+  let sent: number | undefined; // items; undefined until the header is out
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (!headerSent) {
-        headerSent = true;
-        return controller.enqueue(builder.header);
+      if (sent === undefined) {
+        sent = 0;
+        return controller.enqueue(encodeManifestHeader(count));
       }
-      const chunk = new Uint8Array(CHUNK_ITEMS * MANIFEST_ITEM_SIZE);
-      let filled = 0;
-      while (filled < CHUNK_ITEMS) {
-        const next = await items.next();
-        if (next.done) break;
-        builder.addInto(next.value, chunk, filled++ * MANIFEST_ITEM_SIZE);
+      const next = await batches.next();
+      if (next.done) {
+        if (sent !== count) throw new RecordError('count-mismatch', `has ${sent} items, not the declared ${count}`, 'items');
+        return controller.close();
       }
-      onProgress(builder.added);
-      if (filled > 0) controller.enqueue(chunk.subarray(0, filled * MANIFEST_ITEM_SIZE));
-      if (filled < CHUNK_ITEMS) {
-        builder.finish();
-        controller.close();
-      }
+      sent += next.value.length / MANIFEST_ITEM_SIZE;
+      if (sent > count) throw new RecordError('count-mismatch', `has more items than the declared ${count}`, 'items');
+      onProgress(sent);
+      const batch = next.value;
+      const chunkBytes = CHUNK_ITEMS * MANIFEST_ITEM_SIZE;
+      for (let at = 0; at < batch.length; at += chunkBytes) controller.enqueue(batch.subarray(at, at + chunkBytes));
+    },
+    async cancel() {
+      await batches.return(undefined);
     },
   });
 }
@@ -87,6 +98,9 @@ export function registerUse(program: Command): void {
         headers: { 'content-type': 'application/octet-stream' },
         body: manifestStream(opts.items, count, (n) => uploading.update(n)),
         duplex: 'half',
+        // With redirects allowed, fetch clones the request, teeing the body: the unread branch
+        // then buffers every byte sent (the whole manifest in memory). The server never redirects.
+        redirect: 'error',
       } as RequestInit);
       uploading.done(count);
       const payload = {
