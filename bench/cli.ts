@@ -7,8 +7,10 @@
  *                     in this process (the same code as the command).
  *  manifest.declare — `pvl use declare` of 10,000,000 items (quick: 1,000,000) from a CSV file
  *                     against a running server: two passes over the file and the streamed upload;
- *                     also the command's peak RSS (Linux).
- * Both report the 1-minute load average, since the machine is shared.
+ *                     also the command's peak RSS and each process's CPU seconds (Linux).
+ *  audit.manifest   — then `pvl audit` of that log: the manifest downloaded whole, checked
+ *                     against the record's root, every item judged.
+ * All report the 1-minute load average, since the machine is shared.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -147,7 +149,7 @@ async function runCli(args: string[]): Promise<{ stdout: string; peakRssMb?: num
   return { stdout, peakRssMb: peak, cpuSeconds: cpu };
 }
 
-async function manifestDeclare(items: number, dir: string): Promise<BenchResult> {
+async function manifestDeclare(items: number, dir: string): Promise<BenchResult[]> {
   const data = join(dir, 'declare-data');
   const { proc, url } = await serve(data);
   try {
@@ -169,17 +171,36 @@ async function manifestDeclare(items: number, dir: string): Promise<BenchResult>
     if (run.cpuSeconds !== undefined) result.cli_cpu_s = Number(run.cpuSeconds.toFixed(1));
     const serverCpuAfter = await cpuSeconds(proc.pid!);
     if (serverCpuBefore !== undefined && serverCpuAfter !== undefined) result.server_cpu_s = Number((serverCpuAfter - serverCpuBefore).toFixed(1));
-    return { ...result, load_avg_1m: load1() };
+    const declared = { ...result, load_avg_1m: load1() };
+    return [declared, await auditManifest(url, vkey, items, dir)];
   } finally {
     await stop(proc);
   }
 }
 
+/**
+ * `pvl audit` (in process) of the log the declare left: one training use whose manifest is
+ * downloaded whole, checked against the record's root (hashing in worker threads) and every
+ * item judged. Starts once the server has indexed the use, so that work is not measured too.
+ */
+async function auditManifest(url: string, vkey: string, items: number, dir: string): Promise<BenchResult> {
+  for (;;) {
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { treeSize: number; indexed: number };
+    if (health.treeSize > 0 && health.indexed >= health.treeSize) break;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const start = performance.now();
+  const s = await audit({ server: url, vkey, evidenceDir: dir, witnessTimeout: 1000, manifestItemsMax: Number.MAX_SAFE_INTEGER });
+  const seconds = secondsSince(start);
+  if (s.itemsJudged !== items) throw new Error(`audit judged ${s.itemsJudged} items, expected ${items}`);
+  return { name: 'audit.manifest', items, seconds, items_per_s: items / seconds, load_avg_1m: load1() };
+}
+
 /** Runs one bench in a temporary directory of its own. */
-async function inTempDir(bench: (dir: string) => Promise<BenchResult>): Promise<BenchResult[]> {
+async function inTempDir(bench: (dir: string) => Promise<BenchResult | BenchResult[]>): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'pvl-bench-cli-'));
   try {
-    return [await bench(dir)];
+    return [await bench(dir)].flat();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -44,6 +44,7 @@ export class AuditReportCollector {
   private readonly unconsented = new Map<string, UnconsentedRow & { useSet: Set<number> }>();
   private readonly disputed = new Map<string, DisputedWorkRow>();
   private readonly overdue = new Map<string, OverdueRetirementRow>();
+  private lastRow: { useIndex: number; row: UnconsentedRow } | undefined;
 
   constructor(private readonly policy: ConsentPolicy) {}
 
@@ -55,13 +56,21 @@ export class AuditReportCollector {
   }
 
   private addUnconsented(useIndex: number, record: TrainingUseRecord, verdict: Verdict): void {
+    const row = this.unconsentedRow(useIndex, record);
+    row.items++;
+    row.verdicts[verdict] = (row.verdicts[verdict] ?? 0) + 1;
+  }
+
+  /** The row of a use's (builder, model); the last one is kept, since a manifest's millions of items come one use at a time. */
+  private unconsentedRow(useIndex: number, record: TrainingUseRecord): UnconsentedRow {
+    if (this.lastRow?.useIndex === useIndex) return this.lastRow.row;
     const key = `${record.author} ${modelName(record)}`;
     let row = this.unconsented.get(key);
     if (!row) this.unconsented.set(key, (row = { builder: record.author, model: modelName(record), uses: 0, items: 0, verdicts: {}, useSet: new Set() }));
     row.useSet.add(useIndex);
     row.uses = row.useSet.size;
-    row.items++;
-    row.verdicts[verdict] = (row.verdicts[verdict] ?? 0) + 1;
+    this.lastRow = { useIndex, row };
+    return row;
   }
 
   private addDisputed(item: UseItem, j: Judgement): void {

@@ -6,7 +6,8 @@ import { LedgerError } from '../errors.js';
 import { decodeBundle } from '../log/bundle.js';
 import { CompactRange, defaultHasher, equalHashes, formatTilePath, TILE_WIDTH, verifyConsistency, verifyInclusion } from '../merkle/index.js';
 import { openCheckpoint, openCheckpointWithPolicy, parseVerifierKey, type Checkpoint, type TrustPolicy, type Verifier } from '../note/index.js';
-import { fromBase64, parseRecord, type ParsedRecord } from '../records/index.js';
+import { MANIFEST_ITEM_SIZE, ManifestParser, RecordError, fromBase64, fromHex, parseRecord, toHex, type ParsedRecord } from '../records/index.js';
+import { ManifestRoot, type ManifestRootOptions } from '../records/manifest.js';
 import { verifyBundle, type Verified, type VerifiedUse } from './bundle.js';
 
 export class ClientError extends LedgerError {}
@@ -156,6 +157,45 @@ export class LedgerClient {
     }
     const root = at.size === 0 ? defaultHasher.emptyRoot() : range.root();
     if (!equalHashes(root, at.rootHash)) throw new ClientError('root-mismatch', `entries recompute a different root than checkpoint ${at.size}`, 'tiles');
+  }
+
+  /**
+   * Downloads a stored manifest (GET /manifests/<root>/items) and checks it against the root and
+   * count a training-use record commits to: header, every item, count, and the RFC 6962 root
+   * (`opts.batchHasher` hashes elsewhere, e.g. in worker threads). Yields the items as they
+   * arrive, whole 49-byte items packed in each piece; the root is known only at the end and the
+   * generator throws there if it differs, so callers must treat what it yielded as provisional
+   * until it has returned.
+   */
+  async *manifestItems(manifest: { root: string; count: number }, opts: ManifestRootOptions = {}): AsyncGenerator<Uint8Array, void, void> {
+    const path = `/manifests/${manifest.root}/items`;
+    const body = (await this.request(path)).body;
+    if (!body) throw new ClientError('bad-response', 'no body', path);
+    const parser = new ManifestParser({ hashItems: false });
+    const root = new ManifestRoot(opts);
+    const reader = body.getReader();
+    try {
+      for (let read = await reader.read(); !read.done; read = await reader.read()) {
+        const items = new Uint8Array(read.value.length + MANIFEST_ITEM_SIZE);
+        let filled = 0;
+        parser.push(read.value, ({ bytes }) => {
+          items.set(bytes, filled);
+          filled += MANIFEST_ITEM_SIZE;
+        });
+        if (parser.count !== undefined && parser.count !== manifest.count) throw new ClientError('count-mismatch', `manifest ${manifest.root} declares ${parser.count} items, the record ${manifest.count}`, path);
+        if (filled === 0) continue;
+        await root.add(items.subarray(0, filled));
+        yield items.subarray(0, filled);
+      }
+      parser.close();
+      const got = await root.finish();
+      if (!equalHashes(got.root, fromHex(manifest.root) ?? new Uint8Array())) throw new ClientError('root-mismatch', `manifest bytes served for ${manifest.root} hash to ${toHex(got.root)}`, path);
+    } catch (e) {
+      if (e instanceof RecordError) throw new ClientError(e.code, `manifest ${manifest.root} as served: ${e.message}`);
+      throw e;
+    } finally {
+      reader.releaseLock();
+    }
   }
 
   /** Verifies a proof bundle offline (no request is made). */

@@ -13,12 +13,12 @@ import type { Ed25519Verify, Signer } from '../note/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
 import { ConsentPolicy } from '../policy/index.js';
-import { type ParsedRecord, type SignatureCheck, RecordError, decodeManifestItem, decodeRecord, fromHex, toHex } from '../records/index.js';
+import { type ParsedRecord, type SignatureCheck, RecordError, decodeManifestItem, decodeRecord, encodeManifestHeader, fromHex, toHex } from '../records/index.js';
 import type { KeyValueSpace, LogStore } from '../store/index.js';
 import { LedgerError } from '../errors.js';
 import { AdmissionError, LedgerInputError } from './errors.js';
 import { type IndexedItem, IndexWriter } from './indexer.js';
-import { INDEX_TAGS, indexedKey, manifestUseKey, prefixRange, readU64 } from './keys.js';
+import { INDEX_TAGS, concat, indexedKey, manifestUseKey, prefixRange, readU64 } from './keys.js';
 import { ManifestStore, type ManifestSubtreeHasher, parseRootHex } from './manifests.js';
 import { LedgerQueries } from './queries.js';
 import { ReportBuilder, type UseRef } from './reports.js';
@@ -337,6 +337,27 @@ class LedgerImpl implements Ledger {
 
   manifestItem(root: string, position: number): Promise<ManifestItemProof | undefined> {
     return this.manifests.proof(parseRootHex(root), position);
+  }
+
+  async manifestBytes(root: string): Promise<{ count: number; bytes: AsyncIterable<Uint8Array> } | undefined> {
+    const rootBytes = parseRootHex(root);
+    const count = await this.manifests.count(rootBytes);
+    if (count === undefined) return undefined;
+    const chunks = this.manifests.chunks(rootBytes);
+    // Stored chunks are 12.5 KB; a response written in pieces of about 256 KiB costs fewer writes.
+    async function* bytes(): AsyncIterable<Uint8Array> {
+      let piece: Uint8Array[] = [encodeManifestHeader(count!)];
+      let pieceBytes = 0;
+      for await (const chunk of chunks) {
+        piece.push(chunk);
+        if ((pieceBytes += chunk.length) < 1 << 18) continue;
+        yield concat(...piece);
+        piece = [];
+        pieceBytes = 0;
+      }
+      if (piece.length > 0) yield concat(...piece);
+    }
+    return { count, bytes: bytes() };
   }
 
   // ---- queries (src/ledger/queries.ts) ---------------------------------------------------

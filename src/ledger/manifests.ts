@@ -237,11 +237,23 @@ export class ManifestStore {
   /** Every item in order, chunk by chunk (for indexing a training use). */
   async *items(root: Hash): AsyncIterable<{ position: number; bytes: Uint8Array }> {
     let position = 0;
-    for await (const [, value] of this.space.range(prefixRange(concat([TAG.manifestItems], root)))) {
+    for await (const value of this.chunks(root)) {
       for (let at = 0; at + MANIFEST_ITEM_SIZE <= value.length; at += MANIFEST_ITEM_SIZE) {
         yield { position: position++, bytes: value.subarray(at, at + MANIFEST_ITEM_SIZE) };
       }
     }
+  }
+
+  /**
+   * The stored item chunks of a complete manifest, in order (nothing if it is not stored). Only
+   * the chunks its count covers: an upload of the same root cut short by a crash may have left
+   * more behind, which the next upload does not overwrite.
+   */
+  async *chunks(root: Hash): AsyncIterable<Uint8Array> {
+    const count = await this.count(root);
+    if (count === undefined) return;
+    const range = { gte: manifestItemsKey(root, 0), lt: manifestItemsKey(root, Math.ceil(count / CHUNK)) };
+    for await (const [, value] of this.space.range(range)) yield value;
   }
 
   async item(root: Hash, position: number): Promise<{ bytes: Uint8Array; decoded: UseItem; count: number } | undefined> {

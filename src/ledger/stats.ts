@@ -61,7 +61,8 @@ export class StatsKeeper {
       if (use.record.items) {
         for (const j of this.policy.judgeUse(useIndex, { now })) tally(j.verdict);
       } else {
-        for await (const { bytes } of this.manifests.items(fromHex(use.record.manifest!.root)!)) tally(this.policy.judgeItem(useIndex, decodeManifestItem(bytes), { now }).verdict);
+        const judgeItem = this.policy.manifestItemJudge(useIndex, { now });
+        for await (const { bytes } of this.manifests.items(fromHex(use.record.manifest!.root)!)) tally(judgeItem(decodeManifestItem(bytes)).verdict);
       }
     }
     const stats = { treeSize, records: { ...this.records }, verdicts, items, history: [...this.history] };

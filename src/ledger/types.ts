@@ -66,6 +66,8 @@ export interface Ledger {
   putManifest(body: AsyncIterable<Uint8Array>, expected: { root: string; count: number }): Promise<{ root: string; count: number; created: boolean }>;
   getManifest(root: string): Promise<ManifestInfo | undefined>;
   manifestItem(root: string, position: number): Promise<ManifestItemProof | undefined>;
+  /** A stored manifest in its byte format (header, then the items in 64 KiB-ish pieces), or undefined if it is not stored. */
+  manifestBytes(root: string): Promise<{ count: number; bytes: AsyncIterable<Uint8Array> } | undefined>;
   usesOfWork(workId: string): Promise<UseReport[]>;
   consentsOfWork(workId: string): Promise<Array<{ index: number; author: string; record: unknown; status: string }>>;
   usesOfCreator(creatorKey: string): Promise<{ works: string[]; uses: UseReport[] }>;

@@ -11,7 +11,7 @@ import type { Log, SignedCheckpoint } from '../log/index.js';
 import { type Hash, TILE_WIDTH, parseTilePath, tileWidthAt } from '../merkle/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
-import { canonicalEntry, isKeyRef, isWorkId, parseRecord } from '../records/index.js';
+import { MANIFEST_HEADER_SIZE, MANIFEST_ITEM_SIZE, canonicalEntry, isKeyRef, isWorkId, parseRecord } from '../records/index.js';
 import { isLedgerError } from '../errors.js';
 import { type ServerMetrics, Gauge, createServerMetrics } from './metrics.js';
 import { HttpProblem, problemFromError, problemResponse, statusOf } from './problem.js';
@@ -110,6 +110,21 @@ function param(c: Context<Env>, name: string): string {
 }
 
 /** The media type of a Content-Type header, lowercased, without parameters. */
+/** A web stream of an async iterable's pieces, pulled as the client reads (backpressure); closing it ends the iteration. */
+function readableOf(pieces: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array<ArrayBuffer>> {
+  const it = pieces[Symbol.asyncIterator]();
+  return new ReadableStream({
+    async pull(controller) {
+      const next = await it.next();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value as Uint8Array<ArrayBuffer>);
+    },
+    async cancel() {
+      await it.return?.();
+    },
+  });
+}
+
 function mediaType(c: Context): string {
   return (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
 }
@@ -416,6 +431,21 @@ export function createApp(opts: AppOptions): Hono<Env> {
       const info = await ledger.getManifest(root);
       if (!info) return problemResponse(404, 'unknown-manifest', `no manifest with root ${root} is stored`, 'root');
       return c.json({ root: info.root, count: info.count, useIndexes: info.useIndexes });
+    },
+  });
+
+  route('/manifests/:root/items', {
+    GET: async (c) => {
+      const root = param(c, 'root');
+      parseHexHash(root, 'root');
+      const stored = await ledger.manifestBytes(root);
+      if (!stored) return problemResponse(404, 'unknown-manifest', `no manifest with root ${root} is stored`, 'root');
+      return c.body(readableOf(stored.bytes), 200, {
+        'Content-Type': 'application/octet-stream',
+        'Content-Length': String(MANIFEST_HEADER_SIZE + stored.count * MANIFEST_ITEM_SIZE),
+        // Named by its root: these bytes never change.
+        'Cache-Control': 'public, max-age=31536000, immutable',
+      });
     },
   });
 

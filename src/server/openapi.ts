@@ -120,6 +120,21 @@ export const openapiDocument = {
         },
       },
     },
+    '/manifests/{root}/items': {
+      get: {
+        summary: 'The whole stored manifest in its byte format (header and items, spec/records.md), streamed; check it against the root before use',
+        tags: ['manifests'],
+        parameters: [pathParam('root', hexHash)],
+        responses: {
+          '200': {
+            description: 'Manifest bytes; Content-Length 16 + 49 × count; `Cache-Control: public, max-age=31536000, immutable`.',
+            content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+          },
+          '400': problem,
+          '404': problem,
+        },
+      },
+    },
     '/manifests/{root}/items/{position}': {
       get: {
         summary: 'One manifest item with its RFC 6962 inclusion proof in the manifest tree',

@@ -64,6 +64,16 @@ describe('policy: scenario', () => {
     expect(log.verdicts(u9)).toEqual(['retention-overdue', 'disputed', 'revoked', 'no-consent', 'consented', 'wrong-author', 'wrong-author']);
   });
 
+  it('manifestItemJudge judges as judgeUse does, for the use and for a derived model', () => {
+    const m4 = formatModelId({ builder: builder2.ref, name: 'm4', version: '1' } as never);
+    for (const [useIndex, model] of [[u9, undefined], [u10, undefined], [u11, undefined], [u9, m4]] as const) {
+      const opts = { now: new Date(NOW), ...(model ? { model } : {}) };
+      const judgeItem = log.policy.manifestItemJudge(useIndex, opts);
+      const items = log.policy.use(useIndex)!.record.items!;
+      expect(items.map((it) => judgeItem(it))).toEqual(log.policy.judgeUse(useIndex, opts).map(({ position: _, ...j }) => j));
+    }
+  });
+
   it('before the retirement deadline the same item is consented', () => {
     expect(log.verdicts(u9, '2026-12-31T23:59:59Z')[0]).toBe('consented');
   });

@@ -10,7 +10,8 @@ import { verifyConsistency, verifyInclusion } from '../../src/merkle/index.js';
 import { generatePrivateKey, openCheckpoint, parseVerifierKey, verifierKeyOf } from '../../src/note/index.js';
 import { nodeHasher } from '../../src/platform/node-hasher.js';
 import { nodeSigner } from '../../src/platform/node-signer.js';
-import { type UseItem, encodeManifestItem, signRecord, toHex, verifyManifestItem, writeManifest } from '../../src/records/index.js';
+import { type UseItem, MANIFEST_HEADER_SIZE, encodeManifestItem, signRecord, toHex, verifyManifestItem, writeManifest } from '../../src/records/index.js';
+import { LedgerClient } from '../../src/client/index.js';
 import { createApp } from '../../src/server/app.js';
 import { LevelLogStore } from '../../src/store/index.js';
 import { alice, builder1, creator, grant, item, sha256Id, use, verify } from '../records/fixtures.js';
@@ -287,6 +288,42 @@ describe('manifests', () => {
     const proof = got.proof.map((h) => new Uint8Array(Buffer.from(h, 'base64')));
     expect(() => verifyManifestItem(itemBytes, 3, 5, proof, new Uint8Array(Buffer.from(m.root, 'hex')))).not.toThrow();
     await expectProblem(await app.request(`/manifests/${m.root}/items/5`), 404, 'unknown-manifest-item');
+  });
+
+  it('serves a whole manifest as uploaded; the client checks it against the record and refuses altered bytes', async () => {
+    const { app } = await setup();
+    // 700 items: three stored chunks, the last one partial.
+    const m = await manifest(700);
+    expect((await upload(app, `root=${m.root}&count=700`, m.bytes)).status).toBe(201);
+    const res = await app.request(`/manifests/${m.root}/items`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(res.headers.get('content-length')).toBe(String(m.bytes.length));
+    expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(m.bytes))).toBe(true);
+    await expectProblem(await app.request(`/manifests/${'ab'.repeat(32)}/items`), 404, 'unknown-manifest');
+    await expectProblem(await app.request(`/manifests/xyz/items`), 400, 'bad-parameter');
+
+    /** A client whose requests reach the app, with the manifest bytes passed through `alter`. */
+    const clientWith = (alter: (bytes: Uint8Array) => Uint8Array) =>
+      new LedgerClient('http://ledger.invalid', {
+        verifier: vkey,
+        fetch: (async (url: string) => {
+          const answer = await app.request(new URL(url).pathname);
+          return new Response(alter(new Uint8Array(await answer.arrayBuffer())) as Uint8Array<ArrayBuffer>, { status: answer.status, headers: answer.headers });
+        }) as typeof fetch,
+      });
+    const download = async (client: LedgerClient, expected = { root: m.root, count: 700 }) => {
+      const parts: Uint8Array[] = [];
+      for await (const items of client.manifestItems(expected)) parts.push(items.slice());
+      return Buffer.concat(parts);
+    };
+    expect((await download(clientWith((b) => b))).equals(Buffer.from(m.bytes.subarray(MANIFEST_HEADER_SIZE)))).toBe(true);
+    const flipped = (b: Uint8Array) => b.map((x, i) => (i === MANIFEST_HEADER_SIZE + 3 ? x ^ 1 : x)); // a digest byte of item 0
+    await expect(download(clientWith(flipped))).rejects.toMatchObject({ code: 'root-mismatch' });
+    await expect(download(clientWith((b) => b.subarray(0, b.length - 49)))).rejects.toMatchObject({ code: 'bad-manifest' });
+    await expect(download(clientWith((b) => b), { root: m.root, count: 701 })).rejects.toMatchObject({ code: 'count-mismatch' });
+    const other = await manifest(3);
+    await expect(download(clientWith((b) => b), { root: other.root, count: 3 })).rejects.toMatchObject({ code: 'http-404' });
   });
 });
 

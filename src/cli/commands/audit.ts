@@ -7,11 +7,12 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LedgerClient } from '../../client/index.js';
 import { ConsentPolicy, type Judgement, type Verdict } from '../../policy/index.js';
-import { type ParsedRecord, decodeRecord, fromBase64, fromHex, verifyManifestItem, type TrainingUseRecord, type UseItem } from '../../records/index.js';
+import { type ParsedRecord, MANIFEST_ITEM_SIZE, decodeManifestItem, decodeRecord, type TrainingUseRecord, type UseItem } from '../../records/index.js';
+import { type ManifestHashPool, manifestHashPool } from '../../platform/manifest-hash-pool.js';
 import { verifyPool } from '../../platform/verify-pool.js';
 import { loadCheckpoint, writeFileAtomic } from '../checkpoint-file.js';
 import { readVerifierKey } from '../keys.js';
-import { printJson, printTable, Progress, reportError } from '../output.js';
+import { printJson, printTable, Progress, reportError, UsageError } from '../output.js';
 import { SplitViewError, addTrustOptions, detectSplitViews, loadTrust } from '../evidence.js';
 import { AuditReportCollector, printAuditReport, type AuditReport } from '../audit-report.js';
 import { auditTlogOnly, printTlogAudit } from '../tlog-audit.js';
@@ -44,15 +45,25 @@ export interface AuditSummary {
 
 export type AuditResult = AuditSummary & AuditReport;
 
-async function judgeManifestUse(client: LedgerClient, policy: ConsentPolicy, index: number, record: TrainingUseRecord, now: Date, add: (item: UseItem, j: Judgement) => void): Promise<void> {
-  const { root, count } = record.manifest!;
-  const rootBytes = fromHex(root)!;
-  for (let position = 0; position < count; position++) {
-    const got = await client.getJson<{ item: string; proof: string[] }>(`/manifests/${root}/items/${position}`);
-    const proof = got.proof.map((h) => fromBase64(h) ?? new Uint8Array());
-    const item = verifyManifestItem(fromBase64(got.item) ?? new Uint8Array(), position, count, proof, rootBytes);
-    add(item, policy.judgeItem(index, item, { now }));
+/**
+ * Judges every item of a manifest use: the whole manifest is downloaded and checked against the
+ * record's root and count (hashed in worker threads) while its items are judged. The root is
+ * known only at the end; if it does not match, the audit fails, so no verdict of an unverified
+ * item is ever reported.
+ */
+async function judgeManifestUse(client: LedgerClient, policy: ConsentPolicy, index: number, record: TrainingUseRecord, now: Date, add: (item: UseItem, j: Judgement) => void, hashes: ManifestHashPool): Promise<void> {
+  const manifest = record.manifest!;
+  const progress = new Progress(`manifest of use ${index}`, manifest.count, 'items');
+  const judgeItem = policy.manifestItemJudge(index, { now });
+  let judged = 0;
+  for await (const items of client.manifestItems(manifest, { batchHasher: hashes })) {
+    for (let at = 0; at < items.length; at += MANIFEST_ITEM_SIZE) {
+      const item = decodeManifestItem(items.subarray(at, at + MANIFEST_ITEM_SIZE));
+      add(item, judgeItem(item));
+    }
+    progress.update((judged += items.length / MANIFEST_ITEM_SIZE));
   }
+  progress.done(manifest.count);
 }
 
 export async function audit(opts: AuditOpts): Promise<AuditResult> {
@@ -123,19 +134,31 @@ export async function audit(opts: AuditOpts): Promise<AuditResult> {
   // Only now is the root proven: judge.
   const now = new Date();
   const report = new AuditReportCollector(policy);
-  for (const { index, record } of uses) {
-    summary.uses++;
-    const add = (item: UseItem, j: Judgement) => {
-      summary.verdicts[j.verdict] = (summary.verdicts[j.verdict] ?? 0) + 1;
-      summary.itemsJudged++;
-      report.add(index, record, item, j);
-    };
-    if (record.items) for (const j of policy.judgeUse(index, { now })) add(record.items[j.position], j);
-    else if (record.manifest!.count <= opts.manifestItemsMax) await judgeManifestUse(client, policy, index, record, now, add);
-    else summary.manifestItemsSkipped += record.manifest!.count;
+  const hashes = manifestHashPool();
+  try {
+    for (const { index, record } of uses) {
+      summary.uses++;
+      const add = (item: UseItem, j: Judgement) => {
+        summary.verdicts[j.verdict] = (summary.verdicts[j.verdict] ?? 0) + 1;
+        summary.itemsJudged++;
+        report.add(index, record, item, j);
+      };
+      if (record.items) for (const j of policy.judgeUse(index, { now })) add(record.items[j.position], j);
+      else if (record.manifest!.count <= opts.manifestItemsMax) await judgeManifestUse(client, policy, index, record, now, add, hashes);
+      else summary.manifestItemsSkipped += record.manifest!.count;
+    }
+  } finally {
+    await hashes.close();
   }
   if (opts.save) await writeFileAtomic(opts.save, latest.note);
   return { ...summary, ...report.finish() };
+}
+
+/** --manifest-items-max: a whole number. */
+function parseItemsMax(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`--manifest-items-max must be a whole number, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 export function registerAudit(program: Command): void {
@@ -149,7 +172,7 @@ export function registerAudit(program: Command): void {
     .option('--witness-timeout <ms>', 'time each witness monitoring endpoint gets', (v) => Number(v), 3000)
     .option('--since <file>', 'saved checkpoint the log must be consistent with')
     .option('--save <file>', 'save the audited checkpoint here')
-    .option('--manifest-items-max <n>', 'judge manifest items one by one up to this many per use', (v) => Number(v), 100000)
+    .option('--manifest-items-max <n>', 'skip manifests of more items than this (default: judge every item)', parseItemsMax, Number.MAX_SAFE_INTEGER)
     .option('--tlog-only', 'audit any tlog-tiles log: tiles and entries only, no records')
     .option('--json', 'machine-readable output')
     .action(async (opts: AuditOpts) => {
