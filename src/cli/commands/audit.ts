@@ -45,6 +45,9 @@ export interface AuditSummary {
 
 export type AuditResult = AuditSummary & AuditReport;
 
+/** Manifests of at least this many items get a progress bar. */
+const SHOW_PROGRESS_FROM = 100_000;
+
 /**
  * Judges every item of a manifest use: the whole manifest is downloaded and checked against the
  * record's root and count (hashed in worker threads) while its items are judged. The root is
@@ -53,7 +56,8 @@ export type AuditResult = AuditSummary & AuditReport;
  */
 async function judgeManifestUse(client: LedgerClient, policy: ConsentPolicy, index: number, record: TrainingUseRecord, now: Date, add: (item: UseItem, j: Judgement) => void, hashes: ManifestHashPool): Promise<void> {
   const manifest = record.manifest!;
-  const progress = new Progress(`manifest of use ${index}`, manifest.count, 'items');
+  // Progress for the big ones only: a log of many small manifests would print a bar per use.
+  const progress = manifest.count >= SHOW_PROGRESS_FROM ? new Progress(`manifest of use ${index}`, manifest.count, 'items') : undefined;
   const judgeItem = policy.manifestItemJudge(index, { now });
   let judged = 0;
   for await (const items of client.manifestItems(manifest, { batchHasher: hashes })) {
@@ -61,9 +65,9 @@ async function judgeManifestUse(client: LedgerClient, policy: ConsentPolicy, ind
       const item = decodeManifestItem(items.subarray(at, at + MANIFEST_ITEM_SIZE));
       add(item, judgeItem(item));
     }
-    progress.update((judged += items.length / MANIFEST_ITEM_SIZE));
+    progress?.update((judged += items.length / MANIFEST_ITEM_SIZE));
   }
-  progress.done(manifest.count);
+  progress?.done(manifest.count);
 }
 
 export async function audit(opts: AuditOpts): Promise<AuditResult> {
@@ -134,7 +138,7 @@ export async function audit(opts: AuditOpts): Promise<AuditResult> {
   // Only now is the root proven: judge.
   const now = new Date();
   const report = new AuditReportCollector(policy);
-  const hashes = manifestHashPool();
+  let hashes: ManifestHashPool | undefined; // started at the first manifest use
   try {
     for (const { index, record } of uses) {
       summary.uses++;
@@ -144,11 +148,11 @@ export async function audit(opts: AuditOpts): Promise<AuditResult> {
         report.add(index, record, item, j);
       };
       if (record.items) for (const j of policy.judgeUse(index, { now })) add(record.items[j.position], j);
-      else if (record.manifest!.count <= opts.manifestItemsMax) await judgeManifestUse(client, policy, index, record, now, add, hashes);
+      else if (record.manifest!.count <= opts.manifestItemsMax) await judgeManifestUse(client, policy, index, record, now, add, (hashes ??= manifestHashPool()));
       else summary.manifestItemsSkipped += record.manifest!.count;
     }
   } finally {
-    await hashes.close();
+    await hashes?.close();
   }
   if (opts.save) await writeFileAtomic(opts.save, latest.note);
   return { ...summary, ...report.finish() };
