@@ -52,3 +52,38 @@ function baseHashes(p: Uint8Array): [number, number] {
   const h2 = ((p[4] << 24) | (p[5] << 16) | (p[6] << 8) | p[7]) | 1;
   return [h1 >>> 0, h2 >>> 0];
 }
+
+/**
+ * PrefixBloomFilters in layers, for a store that keeps growing: when the newest layer is full, a
+ * new one of GROWTH × its capacity takes the new keys, and a lookup asks every layer. Growing
+ * this way needs no rescan of the stored keys, which at a million entries stalled appends for
+ * seconds; the false-positive rate stays the sum of the layers' (≈ 0.06 % each, a handful of
+ * layers between opens, since an open starts again from one layer sized for the store).
+ */
+export class LayeredBloomFilter {
+  static readonly GROWTH = 4;
+  private readonly layers: PrefixBloomFilter[];
+
+  constructor(first: PrefixBloomFilter) {
+    this.layers = [first];
+  }
+
+  get size(): number {
+    return this.layers.reduce((n, l) => n + l.size, 0);
+  }
+
+  get layerCount(): number {
+    return this.layers.length;
+  }
+
+  add(prefix: Uint8Array): void {
+    let newest = this.layers[this.layers.length - 1];
+    if (newest.full) this.layers.push((newest = new PrefixBloomFilter(LayeredBloomFilter.GROWTH * newest.capacity)));
+    newest.add(prefix);
+  }
+
+  mayContain(prefix: Uint8Array): boolean {
+    for (const layer of this.layers) if (layer.mayContain(prefix)) return true;
+    return false;
+  }
+}

@@ -13,7 +13,7 @@ import { Level } from 'level';
 import type { Hash } from '../merkle/index.js';
 import type { KeyValueSpace, LogStore, StoredTile } from './store.js';
 import { StoreUnavailableError } from './errors.js';
-import { PrefixBloomFilter } from './bloom.js';
+import { LayeredBloomFilter, PrefixBloomFilter } from './bloom.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
 /** classic-level's extras, which `level`'s types leave out. */
@@ -137,7 +137,7 @@ export class LevelLogStore implements LogStore {
   private constructor(
     private readonly db: Db,
     readonly location: string,
-    private dedupFilter: PrefixBloomFilter,
+    private readonly dedupFilter: LayeredBloomFilter,
   ) {}
 
   static async open(location: string): Promise<LevelLogStore> {
@@ -157,7 +157,7 @@ export class LevelLogStore implements LogStore {
     }
     const sequenced = await db.get(SEQUENCED_KEY);
     const filter = await LevelLogStore.loadDedupFilter(db, Math.max(MIN_FILTER_CAPACITY, 2 * (sequenced ? readU64(sequenced) : 0)));
-    return new LevelLogStore(db, location, filter);
+    return new LevelLogStore(db, location, new LayeredBloomFilter(filter));
   }
 
   /** Reads every dedup prefix into a fresh filter: about a second per million entries. */
@@ -223,9 +223,6 @@ export class LevelLogStore implements LogStore {
     }
     puts.push([SEQUENCED_KEY, u64(first + entries.length)]);
     await this.writePuts(puts, 'entries');
-    if (this.dedupFilter.full) {
-      this.dedupFilter = await LevelLogStore.loadDedupFilter(this.db, 4 * this.dedupFilter.capacity);
-    }
   }
 
   async readEntries(first: number, count: number): Promise<Uint8Array[]> {

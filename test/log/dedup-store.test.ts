@@ -12,7 +12,7 @@ import { generatePrivateKey } from '../../src/note/index.js';
 import { nodeSigner } from '../../src/platform/node-signer.js';
 import { nodeHasher } from '../../src/platform/node-hasher.js';
 import { LevelLogStore } from '../../src/store/index.js';
-import { PrefixBloomFilter } from '../../src/store/bloom.js';
+import { LayeredBloomFilter, PrefixBloomFilter } from '../../src/store/bloom.js';
 import { tempDir } from '../support/tmp.js';
 
 const ORIGIN = 'test.example/dedup';
@@ -172,5 +172,27 @@ describe('prefix Bloom filter', () => {
     for (let i = capacity; i < capacity + probes; i++) if (filter.mayContain(prefixOf(i))) maybe++;
     // 16 bits and 8 probes per key: about 0.06 % in theory.
     expect(maybe / probes).toBeLessThan(0.005);
+  });
+
+  it('layered: grows by new layers past its first capacity, never forgets, stays selective', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 5000 }), (capacity, count) => {
+        const filter = new LayeredBloomFilter(new PrefixBloomFilter(capacity));
+        for (let i = 0; i < count; i++) filter.add(prefixOf(i));
+        expect(filter.size).toBe(count);
+        for (let i = 0; i < count; i++) expect(filter.mayContain(prefixOf(i))).toBe(true);
+        // Capacities c, 4c, 16c, …: the fewest layers that hold `count` keys.
+        let layers = 1;
+        for (let held = capacity, next = capacity; held < count; layers++) held += next *= LayeredBloomFilter.GROWTH;
+        expect(filter.layerCount).toBe(Math.max(1, layers));
+      }),
+      { numRuns: 40 },
+    );
+    const filter = new LayeredBloomFilter(new PrefixBloomFilter(1000));
+    for (let i = 0; i < 21_000; i++) filter.add(prefixOf(i)); // three layers: 1,000 + 4,000 + 16,000
+    expect(filter.layerCount).toBe(3);
+    let maybe = 0;
+    for (let i = 21_000; i < 121_000; i++) if (filter.mayContain(prefixOf(i))) maybe++;
+    expect(maybe / 100_000).toBeLessThan(0.005);
   });
 });
