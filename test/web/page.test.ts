@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -20,7 +21,8 @@ import { parsePrivateKey } from '../../src/note/index.js';
 import { formatKeyRef } from '../../src/records/index.js';
 
 const MAIN = resolve('dist/src/cli/main.js');
-const SCREENSHOTS = resolve('docs/screenshots');
+/** Where screenshots go: a temporary folder, so that `npm test` leaves the checkout clean; PVL_SCREENSHOTS=docs/screenshots refreshes the README's. */
+const SCREENSHOTS = resolve(process.env.PVL_SCREENSHOTS ?? join(tmpdir(), 'pvl-page-screenshots'));
 const run = promisify(execFile);
 let dir: string;
 let cleanup: () => Promise<void>;
