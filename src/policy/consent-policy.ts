@@ -13,6 +13,7 @@ import {
   type ModelLineageRecord,
   type ModelRetirementRecord,
   type ParsedRecord,
+  type RecordPayload,
   type RecordRef,
   type TrainingUseRecord,
   type UseItem,
@@ -27,7 +28,8 @@ import {
 import { parseWith } from '../records/validate.js';
 import { type JudgedModel, type NearGrant, type PolicyView, judge } from './judge.js';
 import { NearIndex } from './near-index.js';
-import { type EntryState, type GrantState, type LineageEdge, type ModelState, type UseState, pushTo } from './state.js';
+import { Interner } from './interner.js';
+import { type EntryState, type GrantState, type LineageEdge, type ModelState, type UseState, idSetOf, pushTo } from './state.js';
 import { type Judgement, PolicyError } from './verdicts.js';
 
 export interface JudgeOptions {
@@ -77,6 +79,7 @@ export class ConsentPolicy implements PolicyView {
   private readonly profiles = new Map<KeyRef, { index: number; record: CreatorRecord }>();
   /** Perceptual identifiers named by grants (payload: grant index), for near copies (rule 1a). */
   private readonly nearIndex = new NearIndex();
+  private readonly interner = new Interner();
 
   /** `hasher` computes leaf hashes for `{leafHash}` references; pass nodeHasher on the server. */
   constructor(opts: { hasher?: Hasher } = {}) {
@@ -100,9 +103,9 @@ export class ConsentPolicy implements PolicyView {
       throw new PolicyError('out-of-order', `records must be applied in log order: got index ${index} after ${this.lastIndex}`, 'index');
     }
     this.lastIndex = index;
-    this.entries.set(index, { type: record.payload.type, author: record.author });
+    const payload = this.shareRepeated(record.payload);
+    this.entries.set(index, { type: payload.type, author: payload.author });
     this.indexByLeafHash.set(toHex(this.hasher.hashLeaf(record.entryBytes)), index);
-    const payload = record.payload;
     switch (payload.type) {
       case 'creator':
         return this.applyCreator(index, payload);
@@ -129,13 +132,33 @@ export class ConsentPolicy implements PolicyView {
     this.profiles.set(this.identityOf(record.author), { index, record });
   }
 
+  /**
+   * The payload with its commonest repeated parts shared with earlier records (Interner): the
+   * author key, times, and a grant's stipulations. Equal values, so nothing observable changes;
+   * it is what the policy keeps, for every record, for as long as it lives.
+   */
+  private shareRepeated<P extends RecordPayload>(payload: P): P {
+    const shared = this.interner;
+    payload.author = shared.string(payload.author);
+    payload.time = shared.string(payload.time);
+    if (payload.type === 'consent-grant') {
+      payload.uses = shared.value(payload.uses);
+      payload.licensees = shared.value(payload.licensees);
+      payload.validFrom = shared.string(payload.validFrom);
+      if (payload.validUntil !== undefined) payload.validUntil = shared.string(payload.validUntil);
+      if (payload.retireBy !== undefined) payload.retireBy = shared.string(payload.retireBy);
+      if (payload.compensation !== undefined) payload.compensation = shared.value(payload.compensation);
+    }
+    return payload;
+  }
+
   private applyGrant(index: number, record: ConsentGrantRecord): void {
     const grant: GrantState = {
       index,
       record,
       author: record.author,
       identity: this.identityOf(record.author),
-      ids: new Set(record.works.flat()),
+      ids: idSetOf(record.works.flat()),
       revocations: [],
       ...(this.rotations.has(record.author) ? { rotatedKey: this.rotations.get(record.author)! } : {}),
     };

@@ -26,8 +26,8 @@ export interface GrantState {
   identity: KeyRef;
   /** Set if the author key had been rotated away before this grant was logged: it claims nothing. */
   rotatedKey?: { rotationIndex: number; to: KeyRef };
-  /** Every identifier the grant names, for O(1) matching. */
-  ids: Set<string>;
+  /** Every identifier the grant names (idSetOf). */
+  ids: IdSet;
   /** The grant this one replaces, when the link was valid (same creator, not already replaced). */
   supersedes?: number;
   supersededBy?: number;
@@ -65,6 +65,33 @@ export interface ModelState {
 export interface EntryState {
   type: RecordType;
   author: KeyRef;
+}
+
+/** The identifiers a grant names: membership and iteration, each identifier once. */
+export interface IdSet extends Iterable<string> {
+  has(id: string): boolean;
+}
+
+/** Up to this many identifiers are searched in an array: faster than hashing, and far smaller. */
+const SMALL_ID_SET = 8;
+
+class SmallIdSet implements IdSet {
+  constructor(private readonly ids: readonly string[]) {}
+  has(id: string): boolean {
+    return this.ids.includes(id);
+  }
+  [Symbol.iterator](): Iterator<string> {
+    return this.ids[Symbol.iterator]();
+  }
+}
+
+/**
+ * A grant's identifiers. Most grants name a handful, and the policy keeps one set per grant for
+ * the life of the process: a Set costs ~130 bytes even for one member, an array ~30.
+ */
+export function idSetOf(ids: readonly string[]): IdSet {
+  const unique = ids.length === 1 ? ids : [...new Set(ids)];
+  return unique.length <= SMALL_ID_SET ? new SmallIdSet(unique) : new Set(unique);
 }
 
 /** Appends to a list in a map of lists. */
