@@ -22,14 +22,14 @@ import {
   formatModelId,
   formatRecordTime,
   isRecordTime,
-  toHex,
   useItemSchema,
 } from '../records/index.js';
 import { parseWith } from '../records/validate.js';
 import { type JudgedModel, type NearGrant, type PolicyView, judge } from './judge.js';
 import { NearIndex } from './near-index.js';
+import { EntryTable } from './entry-table.js';
 import { Interner } from './interner.js';
-import { type EntryState, type GrantState, type LineageEdge, type ModelState, type UseState, idSetOf, pushTo } from './state.js';
+import { type GrantState, type LineageEdge, type ModelState, type UseState, idSetOf, pushTo } from './state.js';
 import { type Judgement, PolicyError } from './verdicts.js';
 
 export interface JudgeOptions {
@@ -63,8 +63,7 @@ export interface DerivedModel {
 export class ConsentPolicy implements PolicyView {
   private readonly hasher: Hasher;
   private lastIndex = -1;
-  private readonly entries = new Map<number, EntryState>();
-  private readonly indexByLeafHash = new Map<string, number>();
+  private readonly entries = new EntryTable();
   private readonly grants = new Map<number, GrantState>();
   private readonly uses = new Map<number, UseState>();
   private readonly models = new Map<ModelId, ModelState>();
@@ -104,8 +103,7 @@ export class ConsentPolicy implements PolicyView {
     }
     this.lastIndex = index;
     const payload = this.shareRepeated(record.payload);
-    this.entries.set(index, { type: payload.type, author: payload.author });
-    this.indexByLeafHash.set(toHex(this.hasher.hashLeaf(record.entryBytes)), index);
+    this.entries.add(index, payload.type, this.hasher.hashLeaf(record.entryBytes));
     switch (payload.type) {
       case 'creator':
         return this.applyCreator(index, payload);
@@ -158,8 +156,8 @@ export class ConsentPolicy implements PolicyView {
       record,
       author: record.author,
       identity: this.identityOf(record.author),
-      ids: idSetOf(record.works.flat()),
-      revocations: [],
+      // One work (the usual grant): its identifier list as parsed, no copy.
+      ids: idSetOf(record.works.length === 1 ? record.works[0] : record.works.flat()),
       ...(this.rotations.has(record.author) ? { rotatedKey: this.rotations.get(record.author)! } : {}),
     };
     this.grants.set(index, grant);
@@ -180,7 +178,7 @@ export class ConsentPolicy implements PolicyView {
     this.creatorKeys.add(record.author);
     if (this.revocationProblem(record)) return;
     const grant = this.grants.get(this.indexOfRef(record.grant)!)!;
-    grant.revocations.push({ index, author: record.author, effective: record.effective, immediate: record.effective <= record.time });
+    (grant.revocations ??= []).push({ index, author: record.author, effective: record.effective, immediate: record.effective <= record.time });
   }
 
   private applyUse(index: number, record: TrainingUseRecord): void {
@@ -288,7 +286,7 @@ export class ConsentPolicy implements PolicyView {
   // ---- PolicyView --------------------------------------------------------------------
 
   private indexOfRef(ref: RecordRef): number | undefined {
-    return 'index' in ref ? (this.entries.has(ref.index) ? ref.index : undefined) : this.indexByLeafHash.get(ref.leafHash);
+    return 'index' in ref ? (this.entries.has(ref.index) ? ref.index : undefined) : this.entries.indexOfLeafHash(ref.leafHash);
   }
 
   resolveRef(ref: RecordRef): { index: number } | { problem: string } {
@@ -302,8 +300,8 @@ export class ConsentPolicy implements PolicyView {
   }
 
   describeEntry(index: number): string {
-    const entry = this.entries.get(index);
-    return entry ? `a ${entry.type} record` : 'not a record';
+    const type = this.entries.type(index);
+    return type ? `a ${type} record` : 'not a record';
   }
 
   /** The creator identity a key belongs to: the first key of its rotation chain. */
@@ -510,7 +508,7 @@ export class ConsentPolicy implements PolicyView {
 }
 
 function grantStatus(grant: GrantState, now: string): ConsentStatus {
-  if (grant.revocations.some((r) => r.immediate || r.effective <= now)) return 'revoked';
+  if (grant.revocations?.some((r) => r.immediate || r.effective <= now)) return 'revoked';
   if (grant.supersededBy !== undefined) return 'superseded';
   if (grant.record.validUntil !== undefined && grant.record.validUntil <= now) return 'expired';
   return 'active';

@@ -106,7 +106,7 @@ function judgeGrant(view: PolicyView, use: UseState, model: JudgedModel, claiman
   const authorProblem = wrongAuthor(grant, claimants);
   if (authorProblem) return fail('wrong-author', authorProblem);
   if (withdrawnBy !== undefined) return fail('revoked', `grant ${grant.index} was superseded at index ${withdrawnBy} by a grant that does not name this work`);
-  const revocation = effective.revocations.find((r) => r.index < use.index && (r.immediate || useTime >= r.effective));
+  const revocation = effective.revocations?.find((r) => r.index < use.index && (r.immediate || useTime >= r.effective));
   if (revocation) return fail('revoked', `grant ${consentIndex} was revoked at index ${revocation.index}, effective ${revocation.effective}, before the use at index ${use.index}`);
   const terms = effective.record;
   if (terms.validUntil !== undefined && useTime >= terms.validUntil) return fail('expired', `grant ${consentIndex} was valid until ${terms.validUntil}; the use claims ${useTime}`);

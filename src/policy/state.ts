@@ -6,7 +6,6 @@ import type {
   ConsentGrantRecord,
   KeyRef,
   ModelId,
-  RecordType,
   TrainingUseRecord,
 } from '../records/index.js';
 
@@ -31,7 +30,8 @@ export interface GrantState {
   /** The grant this one replaces, when the link was valid (same creator, not already replaced). */
   supersedes?: number;
   supersededBy?: number;
-  revocations: RevocationState[];
+  /** Absent until the first one (most grants are never revoked). */
+  revocations?: RevocationState[];
 }
 
 export interface UseState {
@@ -60,11 +60,6 @@ export interface ModelState {
   parents: LineageEdge[];
   children: LineageEdge[];
   retirements: RetirementState[];
-}
-
-export interface EntryState {
-  type: RecordType;
-  author: KeyRef;
 }
 
 /** The identifiers a grant names: membership and iteration, each identifier once. */
