@@ -343,10 +343,11 @@ class LedgerImpl implements Ledger {
     const rootBytes = parseRootHex(root);
     const count = await this.manifests.count(rootBytes);
     if (count === undefined) return undefined;
-    const chunks = this.manifests.chunks(rootBytes);
+    const chunks = this.manifests.chunks(rootBytes, count);
+    const header = encodeManifestHeader(count);
     // Stored chunks are 12.5 KB; a response written in pieces of about 256 KiB costs fewer writes.
     async function* bytes(): AsyncIterable<Uint8Array> {
-      let piece: Uint8Array[] = [encodeManifestHeader(count!)];
+      let piece: Uint8Array[] = [header];
       let pieceBytes = 0;
       for await (const chunk of chunks) {
         piece.push(chunk);

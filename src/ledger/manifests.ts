@@ -236,8 +236,10 @@ export class ManifestStore {
 
   /** Every item in order, chunk by chunk (for indexing a training use). */
   async *items(root: Hash): AsyncIterable<{ position: number; bytes: Uint8Array }> {
+    const count = await this.count(root);
+    if (count === undefined) return;
     let position = 0;
-    for await (const value of this.chunks(root)) {
+    for await (const value of this.chunks(root, count)) {
       for (let at = 0; at + MANIFEST_ITEM_SIZE <= value.length; at += MANIFEST_ITEM_SIZE) {
         yield { position: position++, bytes: value.subarray(at, at + MANIFEST_ITEM_SIZE) };
       }
@@ -245,13 +247,11 @@ export class ManifestStore {
   }
 
   /**
-   * The stored item chunks of a complete manifest, in order (nothing if it is not stored). Only
+   * The stored item chunks of a complete manifest of `count` items (see count()), in order. Only
    * the chunks its count covers: an upload of the same root cut short by a crash may have left
    * more behind, which the next upload does not overwrite.
    */
-  async *chunks(root: Hash): AsyncIterable<Uint8Array> {
-    const count = await this.count(root);
-    if (count === undefined) return;
+  async *chunks(root: Hash, count: number): AsyncIterable<Uint8Array> {
     const range = { gte: manifestItemsKey(root, 0), lt: manifestItemsKey(root, Math.ceil(count / CHUNK)) };
     for await (const [, value] of this.space.range(range)) yield value;
   }

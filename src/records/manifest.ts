@@ -22,12 +22,12 @@
  * thread encodes.
  */
 import { type Hash, type Hasher, CompactRange, MemoryTree, equalHashes, verifyInclusion } from '../merkle/index.js';
-import { equalBytes, toHex } from './encoding.js';
+import { equalBytes, hexBytesInto, hexInto, toHex } from './encoding.js';
 import { RecordError } from './errors.js';
 import { preview } from './keys.js';
 import type { UseItem } from './schema.js';
 import { rootOfShortItems, shortInputHasher } from './short-input-hasher.js';
-import { isWorkId, type WorkId } from './works.js';
+import { isWorkId, schemeBefore, type WorkId, type WorkIdScheme } from './works.js';
 
 export const MANIFEST_MAGIC = Uint8Array.from([0x50, 0x56, 0x4c, 0x4d]); // "PVLM"
 export const MANIFEST_VERSION = 1;
@@ -78,25 +78,6 @@ function readU64(bytes: Uint8Array, at: number): number | undefined {
   return high * U32 + view.getUint32(4);
 }
 
-/**
- * Value of a lowercase hex digit by UTF-16 code unit (or byte), else -1. A 64 KiB table, because
- * one lookup per digit decodes twice as fast as range checks, and items carry 64–80 digits each.
- */
-const HEX_VALUES = new Int8Array(0x10000).fill(-1);
-for (let d = 0; d < 16; d++) HEX_VALUES['0123456789abcdef'.charCodeAt(d)] = d;
-
-/** Decodes `hexLength` lowercase hex digits of `s` from `from` into `out` at `at`; false if any is not one. */
-function hexDigitsInto(s: string, from: number, hexLength: number, out: Uint8Array, at: number): boolean {
-  if (from + hexLength > s.length) return false;
-  for (let i = 0; i < hexLength; i += 2) {
-    const high = HEX_VALUES[s.charCodeAt(from + i)];
-    const low = HEX_VALUES[s.charCodeAt(from + i + 1)];
-    if ((high | low) < 0) return false;
-    out[at + (i >> 1)] = (high << 4) | low;
-  }
-  return true;
-}
-
 /** Where an identifier's digest goes in an item, by scheme. */
 interface ItemSlot {
   at: number;
@@ -107,11 +88,12 @@ const SHA256_SLOT: ItemSlot = { at: SHA256_AT, hexLength: 64, kind: -1 };
 const PHASH_SLOT: ItemSlot = { at: PERCEPTUAL_AT, hexLength: 16, kind: 1 };
 const TCODE_SLOT: ItemSlot = { at: PERCEPTUAL_AT, hexLength: 16, kind: 2 };
 
-/** The slot for the scheme before `colon`; undefined for what items cannot hold. Compares in place: no substring per identifier. */
+const ITEM_SLOTS: Partial<Record<WorkIdScheme, ItemSlot>> = { sha256: SHA256_SLOT, phash: PHASH_SLOT, tcode: TCODE_SLOT };
+
+/** The slot for the scheme before `colon`; undefined for what items cannot hold. */
 function itemSlot(id: string, colon: number): ItemSlot | undefined {
-  if (colon === 6) return id.startsWith('sha256') ? SHA256_SLOT : undefined;
-  if (colon === 5) return id.startsWith('phash') ? PHASH_SLOT : id.startsWith('tcode') ? TCODE_SLOT : undefined;
-  return undefined;
+  const scheme = schemeBefore(id, colon);
+  return scheme === undefined ? undefined : ITEM_SLOTS[scheme];
 }
 
 /** Whether `o`'s only own enumerable key is `key` (Object.keys without the array, per item). */
@@ -143,7 +125,7 @@ export function encodeManifestItemInto(item: UseItem, out: Uint8Array, offset: n
     const colon = typeof id === 'string' ? id.indexOf(':') : -1;
     const slot = itemSlot(id as string, colon);
     const well = slot !== undefined && (id as string).length === colon + 1 + slot.hexLength;
-    if (!well || !hexDigitsInto(id as string, colon + 1, slot.hexLength, out, offset + slot.at)) {
+    if (!well || !hexInto(id as string, colon + 1, slot.hexLength, out, offset + slot.at)) {
       if (isWorkId(id)) throw new RecordError('bad-manifest', `${preview(id)} cannot go in a manifest item (one sha256: plus at most one phash: or tcode:)`, `${field}.work[${i}]`);
       throw new RecordError('bad-work-id', `must be a work identifier, got ${preview(id)}`, `${field}.work[${i}]`);
     }
@@ -178,14 +160,8 @@ function encodeConsent(consent: UseItem['consent'], out: Uint8Array, offset: num
  * the caller then takes the general path, which names the problem.
  */
 export function encodeSha256ItemInto(text: Uint8Array, hexAt: number, consentIndex: number | undefined, out: Uint8Array, offset: number): boolean {
-  if (hexAt < 0 || hexAt + 64 > text.length) return false;
   if (consentIndex !== undefined && !(Number.isSafeInteger(consentIndex) && consentIndex >= 0)) return false;
-  for (let i = 0; i < 32; i++) {
-    const high = HEX_VALUES[text[hexAt + 2 * i]];
-    const low = HEX_VALUES[text[hexAt + 2 * i + 1]];
-    if ((high | low) < 0) return false;
-    out[offset + SHA256_AT + i] = (high << 4) | low;
-  }
+  if (!hexBytesInto(text, hexAt, 64, out, offset + SHA256_AT)) return false;
   out.fill(0, offset + PERCEPTUAL_AT, offset + MANIFEST_ITEM_SIZE);
   out[offset] = consentIndex === undefined ? 0 : FLAG_CONSENT;
   if (consentIndex !== undefined) writeU64(out, offset + CONSENT_AT, consentIndex);

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { isKeyRef, preview } from './keys.js';
 import { isRecordTime } from './time.js';
-import { isWorkId, WORK_ID_DESCRIPTION, workIdScheme, type WorkId } from './works.js';
+import { isWorkId, schemeBefore, WORK_ID_DESCRIPTION, workIdScheme, type WorkId, type WorkIdScheme } from './works.js';
 
 export const RECORD_TYPES = ['creator', 'consent-grant', 'consent-revocation', 'training-use', 'model-lineage', 'model-retirement'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
@@ -110,9 +110,12 @@ function distinctList<T extends z.ZodType>(item: T, max: number, what: string) {
     });
 }
 
+const SCHEME_BITS: Readonly<Record<WorkIdScheme, number>> = { sha256: 0, phash: 1, pdq: 2, tcode: 3 };
+
 /** Which scheme a work identifier has, as a bit number; -1 for a string that is none (its element check reports it). */
 function schemeOf(id: string): number {
-  return id.startsWith('sha256:') ? 0 : id.startsWith('phash:') ? 1 : id.startsWith('pdq:') ? 2 : id.startsWith('tcode:') ? 3 : -1;
+  const scheme = schemeBefore(id, id.indexOf(':'));
+  return scheme === undefined ? -1 : SCHEME_BITS[scheme];
 }
 
 /**

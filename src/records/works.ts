@@ -20,22 +20,24 @@ export const WORK_ID_DESCRIPTION = 'a work identifier (sha256:<64 hex> | phash:<
 export function isWorkId(s: unknown): s is WorkId {
   if (typeof s !== 'string') return false;
   const colon = s.indexOf(':');
-  if (colon < 0) return false;
-  const size = schemeSize(s, colon);
-  return size > 0 && s.length === colon + 1 + 2 * size && isLowerHex(s, colon + 1, s.length);
+  const scheme = schemeBefore(s, colon);
+  return scheme !== undefined && s.length === colon + 1 + 2 * WORK_ID_SIZES[scheme] && isLowerHex(s, colon + 1, s.length);
 }
 
-/** The digest size of the scheme `s` starts with (`colon` = its length), or 0 for no scheme. */
-function schemeSize(s: string, colon: number): number {
+/**
+ * The scheme `s` names before its first `:` (at `colon`, as s.indexOf(':') gives it), or
+ * undefined if that is no scheme. Compares in place: no substring per identifier.
+ */
+export function schemeBefore(s: string, colon: number): WorkIdScheme | undefined {
   switch (colon) {
     case 6:
-      return s.startsWith('sha256') ? 32 : 0;
+      return s.startsWith('sha256') ? 'sha256' : undefined;
     case 3:
-      return s.startsWith('pdq') ? 32 : 0;
+      return s.startsWith('pdq') ? 'pdq' : undefined;
     case 5:
-      return s.startsWith('phash') || s.startsWith('tcode') ? 8 : 0;
+      return s.startsWith('phash') ? 'phash' : s.startsWith('tcode') ? 'tcode' : undefined;
     default:
-      return 0;
+      return undefined;
   }
 }
 

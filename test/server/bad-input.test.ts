@@ -584,6 +584,9 @@ describe('the bad input corpus', () => {
       { name: 'proof: tlog-proof with a bad base64 line', file: 'p11.txt', content: () => (files.tlogProof as string).replace(/^index 1\n/m, 'index 1\n***\n'), args: (p) => verifyProof(p, '--leaf-hash', recordProof.leafHash as string), says: /base64|proof/i },
       { name: 'proof: tlog-proof with a non-decimal index', file: 'p12.txt', content: () => (files.tlogProof as string).replace(/^index 1$/m, 'index 01'), args: (p) => verifyProof(p, '--leaf-hash', recordProof.leafHash as string), says: /index/i },
       { name: 'proof: tlog-proof for another leaf hash', file: 'p13.txt', content: () => files.tlogProof as string, args: (p) => verifyProof(p, '--leaf-hash', 'ab'.repeat(32)), says: /proof|root|verif/i },
+      // Options (the file is not read).
+      { name: 'audit: --manifest-items-max not a number', file: 'o1.txt', content: () => '', args: () => ['audit', '--server', url, '--vkey', 'x', '--manifest-items-max', 'many'], says: /--manifest-items-max must be a whole number, got "many"/ },
+      { name: 'audit: --manifest-items-max negative', file: 'o2.txt', content: () => '', args: () => ['audit', '--server', url, '--vkey', 'x', '--manifest-items-max', '-1'], says: /--manifest-items-max must be a whole number/ },
     ];
 
     it('verifies the untampered record proof (control)', async () => {
