@@ -26,10 +26,9 @@ import {
 } from '../records/index.js';
 import { parseWith } from '../records/validate.js';
 import { type JudgedModel, type NearGrant, type PolicyView, judge } from './judge.js';
-import { NearIndex } from './near-index.js';
-import { EntryTable } from './entry-table.js';
+import { type PolicyFacts, MemoryFacts } from './facts.js';
 import { Interner } from './interner.js';
-import { type GrantState, type LineageEdge, type ModelState, type UseState, idSetOf, pushTo } from './state.js';
+import { type GrantState, type LineageEdge, type UseState, idSetOf } from './state.js';
 import { type Judgement, PolicyError } from './verdicts.js';
 
 export interface JudgeOptions {
@@ -62,27 +61,19 @@ export interface DerivedModel {
 
 export class ConsentPolicy implements PolicyView {
   private readonly hasher: Hasher;
-  private lastIndex = -1;
-  private readonly entries = new EntryTable();
-  private readonly grants = new Map<number, GrantState>();
-  private readonly uses = new Map<number, UseState>();
-  private readonly models = new Map<ModelId, ModelState>();
-  private readonly grantsByWork = new Map<string, number[]>();
-  private readonly grantsByIdentity = new Map<KeyRef, number[]>();
-  private readonly inlineUsesByWork = new Map<string, Array<{ useIndex: number; position: number }>>();
-  /** Creator identity of every key that joined a rotation chain (absent: the key is its own identity). */
-  private readonly identities = new Map<KeyRef, KeyRef>();
-  private readonly rotations = new Map<KeyRef, { rotationIndex: number; to: KeyRef }>();
-  /** Keys that have signed creator, grant or revocation records: they cannot be rotated *to*. */
-  private readonly creatorKeys = new Set<KeyRef>();
-  private readonly profiles = new Map<KeyRef, { index: number; record: CreatorRecord }>();
-  /** Perceptual identifiers named by grants (payload: grant index), for near copies (rule 1a). */
-  private readonly nearIndex = new NearIndex();
+  private lastIndex: number;
+  private readonly facts: PolicyFacts;
   private readonly interner = new Interner();
 
-  /** `hasher` computes leaf hashes for `{leafHash}` references; pass nodeHasher on the server. */
-  constructor(opts: { hasher?: Hasher } = {}) {
+  /**
+   * `hasher` computes leaf hashes for `{leafHash}` references; pass nodeHasher on the server.
+   * `facts` is where the policy keeps what it learns (default: in memory); `size` is how much of
+   * the log they already cover (facts kept in a store outlive the process).
+   */
+  constructor(opts: { hasher?: Hasher; facts?: PolicyFacts; size?: number } = {}) {
     this.hasher = opts.hasher ?? defaultHasher;
+    this.facts = opts.facts ?? new MemoryFacts();
+    this.lastIndex = (opts.size ?? 0) - 1;
   }
 
   /** One past the last index applied. */
@@ -96,14 +87,24 @@ export class ConsentPolicy implements PolicyView {
    * Applies the record at log `index`. Indexes must increase; gaps are entries that are not
    * records (the caller skips them). A record the policy cannot honour (a revocation by the
    * wrong creator, say) is remembered but has no effect, as spec/policy.md says for each case.
+   *
+   * Everything is read before anything is written, so a FactMissing thrown by the facts leaves
+   * the policy as it was.
    */
   apply(index: number, record: ParsedRecord): void {
     if (!Number.isSafeInteger(index) || index <= this.lastIndex) {
       throw new PolicyError('out-of-order', `records must be applied in log order: got index ${index} after ${this.lastIndex}`, 'index');
     }
-    this.lastIndex = index;
     const payload = this.shareRepeated(record.payload);
-    this.entries.add(index, payload.type, this.hasher.hashLeaf(record.entryBytes));
+    const leafHash = this.hasher.hashLeaf(record.entryBytes);
+    const write = this.changesOf(index, payload);
+    this.lastIndex = index;
+    this.facts.addRecord(index, payload.type, leafHash);
+    write();
+  }
+
+  /** The changes applying `payload` at `index` makes, with everything they depend on read. */
+  private changesOf(index: number, payload: RecordPayload): () => void {
     switch (payload.type) {
       case 'creator':
         return this.applyCreator(index, payload);
@@ -120,14 +121,16 @@ export class ConsentPolicy implements PolicyView {
     }
   }
 
-  private applyCreator(index: number, record: CreatorRecord): void {
-    if (record.rotation && !this.rotationProblem(record)) {
-      const from = record.rotation.from;
-      this.identities.set(record.author, this.identityOf(from));
-      this.rotations.set(from, { rotationIndex: index, to: record.author });
-    }
-    this.creatorKeys.add(record.author);
-    this.profiles.set(this.identityOf(record.author), { index, record });
+  private applyCreator(index: number, record: CreatorRecord): () => void {
+    const from = record.rotation && !this.rotationProblem(record) ? record.rotation.from : undefined;
+    const identity = from && this.identityOf(from);
+    return () => {
+      if (from && identity) {
+        this.facts.setIdentity(record.author, identity);
+        this.facts.setRotation(from, { rotationIndex: index, to: record.author });
+      }
+      this.facts.addCreatorKey(record.author);
+    };
   }
 
   /**
@@ -150,7 +153,8 @@ export class ConsentPolicy implements PolicyView {
     return payload;
   }
 
-  private applyGrant(index: number, record: ConsentGrantRecord): void {
+  private applyGrant(index: number, record: ConsentGrantRecord): () => void {
+    const rotatedKey = this.facts.rotation(record.author);
     const grant: GrantState = {
       index,
       record,
@@ -158,58 +162,42 @@ export class ConsentPolicy implements PolicyView {
       identity: this.identityOf(record.author),
       // One work (the usual grant): its identifier list as parsed, no copy.
       ids: idSetOf(record.works.length === 1 ? record.works[0] : record.works.flat()),
-      ...(this.rotations.has(record.author) ? { rotatedKey: this.rotations.get(record.author)! } : {}),
+      ...(rotatedKey ? { rotatedKey } : {}),
     };
-    this.grants.set(index, grant);
-    this.creatorKeys.add(record.author);
-    pushTo(this.grantsByIdentity, grant.identity, index);
-    for (const id of grant.ids) {
-      pushTo(this.grantsByWork, id, index);
-      this.nearIndex.add(id, index);
-    }
-    if (record.supersedes && !this.supersessionProblem(record)) {
-      const replaced = this.grants.get(this.indexOfRef(record.supersedes)!)!;
-      replaced.supersededBy = index;
-      grant.supersedes = replaced.index;
-    }
+    const replaced = record.supersedes && !this.supersessionProblem(record) ? this.facts.grant(this.indexOfRef(record.supersedes)!)! : undefined;
+    return () => {
+      if (replaced) grant.supersedes = replaced.index;
+      this.facts.addGrant(grant);
+      this.facts.addCreatorKey(record.author);
+      if (replaced) this.facts.updateGrant({ ...replaced, supersededBy: index });
+    };
   }
 
-  private applyRevocation(index: number, record: ConsentRevocationRecord): void {
-    this.creatorKeys.add(record.author);
-    if (this.revocationProblem(record)) return;
-    const grant = this.grants.get(this.indexOfRef(record.grant)!)!;
-    (grant.revocations ??= []).push({ index, author: record.author, effective: record.effective, immediate: record.effective <= record.time });
+  private applyRevocation(index: number, record: ConsentRevocationRecord): () => void {
+    const grant = this.revocationProblem(record) ? undefined : this.facts.grant(this.indexOfRef(record.grant)!)!;
+    return () => {
+      this.facts.addCreatorKey(record.author);
+      if (!grant) return;
+      const revocation = { index, author: record.author, effective: record.effective, immediate: record.effective <= record.time };
+      this.facts.updateGrant({ ...grant, revocations: [...(grant.revocations ?? []), revocation] });
+    };
   }
 
-  private applyUse(index: number, record: TrainingUseRecord): void {
+  private applyUse(index: number, record: TrainingUseRecord): () => void {
     const model = formatModelId({ builder: record.author, ...record.model });
-    this.uses.set(index, { index, record, model, builder: record.author });
-    this.modelState(model).uses.push(index);
-    record.items?.forEach((item, position) => {
-      for (const id of item.work) pushTo(this.inlineUsesByWork, id, { useIndex: index, position });
-    });
+    return () => this.facts.addUse({ index, record, model, builder: record.author });
   }
 
-  private applyLineage(index: number, record: ModelLineageRecord): void {
+  private applyLineage(index: number, record: ModelLineageRecord): () => void {
     const child = formatModelId({ builder: record.author, ...record.model });
     const parent = formatModelId(record.parent);
     const edge: LineageEdge = { lineageIndex: index, parent, child, relation: record.relation };
-    this.modelState(child).parents.push(edge);
-    this.modelState(parent).children.push(edge);
+    return () => this.facts.addLineage(edge);
   }
 
-  private applyRetirement(index: number, record: ModelRetirementRecord): void {
+  private applyRetirement(index: number, record: ModelRetirementRecord): () => void {
     const model = formatModelId({ builder: record.author, ...record.model });
-    this.modelState(model).retirements.push({ index, effective: record.effective, status: record.status });
-  }
-
-  private modelState(id: ModelId): ModelState {
-    let state = this.models.get(id);
-    if (!state) {
-      state = { id, uses: [], parents: [], children: [], retirements: [] };
-      this.models.set(id, state);
-    }
-    return state;
+    return () => this.facts.addRetirement(model, { index, effective: record.effective, status: record.status });
   }
 
   // ---- admission (log-level checks the server makes before appending) ---------------
@@ -238,13 +226,13 @@ export class ConsentPolicy implements PolicyView {
   }
 
   private rotationProblemField(record: CreatorRecord): string {
-    return this.creatorKeys.has(record.author) ? 'payload.author' : 'payload.rotation.from';
+    return this.facts.isCreatorKey(record.author) ? 'payload.author' : 'payload.rotation.from';
   }
 
   private rotationProblem(record: CreatorRecord): string | undefined {
     if (!record.rotation) return undefined;
-    if (this.creatorKeys.has(record.author)) return `the new key ${record.author} has already signed creator records; rotate to a fresh key`;
-    const earlier = this.rotations.get(record.rotation.from);
+    if (this.facts.isCreatorKey(record.author)) return `the new key ${record.author} has already signed creator records; rotate to a fresh key`;
+    const earlier = this.facts.rotation(record.rotation.from);
     if (earlier) return `${record.rotation.from} was already rotated to ${earlier.to} at index ${earlier.rotationIndex}`;
     return undefined;
   }
@@ -262,7 +250,7 @@ export class ConsentPolicy implements PolicyView {
     const target = this.grantRefProblem(record.grant);
     if (typeof target === 'string') return target;
     if (target.identity !== this.identityOf(record.author)) return `grant ${target.index} is by ${target.author}; only its creator can revoke it`;
-    const rotation = this.rotations.get(record.author);
+    const rotation = this.facts.rotation(record.author);
     if (rotation) return `${record.author} was rotated to ${rotation.to} at index ${rotation.rotationIndex}; revoke with the new key`;
     return undefined;
   }
@@ -271,7 +259,7 @@ export class ConsentPolicy implements PolicyView {
   private grantRefProblem(ref: RecordRef): GrantState | string {
     const resolved = this.resolveRef(ref);
     if ('problem' in resolved) return resolved.problem;
-    return this.grants.get(resolved.index) ?? `log entry ${resolved.index} is ${this.describeEntry(resolved.index)}, not a consent grant`;
+    return this.facts.grant(resolved.index) ?? `log entry ${resolved.index} is ${this.describeEntry(resolved.index)}, not a consent grant`;
   }
 
   private itemRefsProblem(record: TrainingUseRecord): RecordError | undefined {
@@ -286,7 +274,8 @@ export class ConsentPolicy implements PolicyView {
   // ---- PolicyView --------------------------------------------------------------------
 
   private indexOfRef(ref: RecordRef): number | undefined {
-    return 'index' in ref ? (this.entries.has(ref.index) ? ref.index : undefined) : this.entries.indexOfLeafHash(ref.leafHash);
+    if ('leafHash' in ref) return this.facts.indexOfLeafHash(ref.leafHash);
+    return this.describedType(ref.index) !== undefined ? ref.index : undefined;
   }
 
   resolveRef(ref: RecordRef): { index: number } | { problem: string } {
@@ -296,17 +285,22 @@ export class ConsentPolicy implements PolicyView {
   }
 
   grant(index: number): GrantState | undefined {
-    return this.grants.get(index);
+    return this.facts.grant(index);
+  }
+
+  /** The type of the record at `index` if the policy has applied one there. */
+  private describedType(index: number) {
+    return Number.isSafeInteger(index) && index >= 0 && index < this.size ? this.facts.recordType(index) : undefined;
   }
 
   describeEntry(index: number): string {
-    const type = this.entries.type(index);
+    const type = this.describedType(index);
     return type ? `a ${type} record` : 'not a record';
   }
 
   /** The creator identity a key belongs to: the first key of its rotation chain. */
   identityOf(key: KeyRef): KeyRef {
-    return this.identities.get(key) ?? key;
+    return this.facts.identityOf(key) ?? key;
   }
 
   /**
@@ -329,9 +323,9 @@ export class ConsentPolicy implements PolicyView {
 
   private claimingGrants(id: string, before: number): GrantState[] {
     const out: GrantState[] = [];
-    for (const index of this.grantsByWork.get(id) ?? []) {
+    for (const index of this.facts.grantsOfWork(id)) {
       if (index >= before) break;
-      const grant = this.grants.get(index)!;
+      const grant = this.facts.grant(index)!;
       if (!grant.rotatedKey) out.push(grant);
     }
     return out;
@@ -342,8 +336,8 @@ export class ConsentPolicy implements PolicyView {
     const seen = new Set<string>();
     const sha256 = item.work.find((id) => id.startsWith('sha256:'))!;
     for (const own of item.work) {
-      for (const m of this.nearIndex.query(own)) {
-        const grant = this.grants.get(m.payload)!;
+      for (const m of this.facts.nearGrantIds(own)) {
+        const grant = this.facts.grant(m.payload)!;
         const key = `${m.payload} ${m.id}`;
         // A grant naming the item's bytes is about this very work: rules 1–10 alone judge it.
         if (grant.index >= before || grant.rotatedKey || seen.has(key) || grant.ids.has(sha256)) continue;
@@ -361,11 +355,11 @@ export class ConsentPolicy implements PolicyView {
 
   /** Grants naming a perceptual identifier within `max` (default: the scheme's threshold) of `id`, nearest first. */
   nearGrantsOf(id: string, max?: number): Array<{ grantIndex: number; id: string; distance: number }> {
-    return this.nearIndex.query(id, max).map((m) => ({ grantIndex: m.payload, id: m.id, distance: m.distance }));
+    return this.facts.nearGrantIds(id, max).map((m) => ({ grantIndex: m.payload, id: m.id, distance: m.distance }));
   }
 
   isRetired(model: ModelId, now: string): boolean {
-    return this.models.get(model)?.retirements.some((r) => r.effective <= now) ?? false;
+    return this.facts.modelLinks(model)?.retirements.some((r) => r.effective <= now) ?? false;
   }
 
   // ---- judging -----------------------------------------------------------------------
@@ -401,7 +395,7 @@ export class ConsentPolicy implements PolicyView {
   }
 
   private useAt(useIndex: number): UseState {
-    const use = this.uses.get(useIndex);
+    const use = this.facts.use(useIndex);
     if (!use) throw new PolicyError('unknown-use', `log entry ${useIndex} is ${this.describeEntry(useIndex)}, not a training use`, 'useIndex');
     return use;
   }
@@ -422,7 +416,7 @@ export class ConsentPolicy implements PolicyView {
     const seen = new Set<ModelId>([model]);
     const queue: DerivedModel[] = [{ model, path: [] }];
     for (let next = queue.shift(); next; next = queue.shift()) {
-      for (const edge of this.models.get(next.model)?.children ?? []) {
+      for (const edge of this.facts.modelLinks(next.model)?.children ?? []) {
         if (seen.has(edge.child)) continue;
         seen.add(edge.child);
         const derived = { model: edge.child, path: [...next.path, edge.lineageIndex] };
@@ -435,12 +429,12 @@ export class ConsentPolicy implements PolicyView {
 
   /** Training uses that count for `model`: its own, then those inherited from its ancestors. */
   usesOfModel(model: ModelId): Array<{ useIndex: number; via?: { lineageIndex: number; model: ModelId } }> {
-    const own = (this.models.get(model)?.uses ?? []).map((useIndex) => ({ useIndex }));
+    const own = this.facts.usesOfModel(model).map((useIndex) => ({ useIndex }));
     const inherited = this.ancestorsOf(model).flatMap((ancestor) => {
       // The path is taken from the ancestor's side so that `via` matches what judgeItem reports.
       const derived = this.modelsDerivedFrom(ancestor).find((d) => d.model === model)!;
       const via = { lineageIndex: derived.path[derived.path.length - 1], model: ancestor };
-      return this.models.get(ancestor)!.uses.map((useIndex) => ({ useIndex, via }));
+      return this.facts.usesOfModel(ancestor).map((useIndex) => ({ useIndex, via }));
     });
     return [...own, ...inherited];
   }
@@ -451,7 +445,7 @@ export class ConsentPolicy implements PolicyView {
     const found: ModelId[] = [];
     for (let i = -1; i < found.length; i++) {
       const current = i < 0 ? model : found[i];
-      for (const edge of this.models.get(current)?.parents ?? []) {
+      for (const edge of this.facts.modelLinks(current)?.parents ?? []) {
         if (seen.has(edge.parent)) continue;
         seen.add(edge.parent);
         found.push(edge.parent);
@@ -461,14 +455,15 @@ export class ConsentPolicy implements PolicyView {
   }
 
   model(id: ModelId): ModelView | undefined {
-    const state = this.models.get(id);
-    if (!state) return undefined;
-    const retirement = state.retirements[0];
-    return { id, uses: [...state.uses], parents: [...state.parents], children: [...state.children], retired: retirement ? { ...retirement } : null };
+    const links = this.facts.modelLinks(id);
+    const uses = this.facts.usesOfModel(id);
+    if (!links && uses.length === 0) return undefined;
+    const retirement = links?.retirements[0];
+    return { id, uses: [...uses], parents: [...(links?.parents ?? [])], children: [...(links?.children ?? [])], retired: retirement ? { ...retirement } : null };
   }
 
   use(index: number): { index: number; record: TrainingUseRecord; model: ModelId; builder: KeyRef } | undefined {
-    const use = this.uses.get(index);
+    const use = this.facts.use(index);
     return use && { ...use };
   }
 
@@ -480,30 +475,15 @@ export class ConsentPolicy implements PolicyView {
   /** Grants naming a work identifier, with their status at `now`. */
   consentsOfWork(workId: WorkId | string, now: Date | string): Array<{ index: number; author: KeyRef; status: ConsentStatus }> {
     const at = nowString(now);
-    return (this.grantsByWork.get(workId) ?? []).map((index) => {
-      const grant = this.grants.get(index)!;
+    return this.facts.grantsOfWork(workId).map((index) => {
+      const grant = this.facts.grant(index)!;
       return { index, author: grant.author, status: grantStatus(grant, at) };
     });
   }
 
-  /** Inline items naming a work identifier (manifest items are the caller's to index). */
-  usesOfWork(workId: WorkId | string): Array<{ useIndex: number; position: number }> {
-    return [...(this.inlineUsesByWork.get(workId) ?? [])];
-  }
-
-  /** Grants by the creator a key belongs to (all keys of its rotation chain), in log order. */
-  grantsOf(key: KeyRef): number[] {
-    return [...(this.grantsByIdentity.get(this.identityOf(key)) ?? [])];
-  }
-
-  /** Work identifiers named by the creator's grants. */
+  /** Work identifiers named by the grants of the creator a key belongs to (all keys of its rotation chain). */
   worksOf(key: KeyRef): string[] {
-    return [...new Set(this.grantsOf(key).flatMap((index) => [...this.grants.get(index)!.ids]))];
-  }
-
-  /** The latest creator record of the creator a key belongs to. */
-  creator(key: KeyRef): { index: number; record: CreatorRecord } | undefined {
-    return this.profiles.get(this.identityOf(key));
+    return [...this.facts.worksOfIdentity(this.identityOf(key))];
   }
 }
 

@@ -54,14 +54,6 @@ export interface RetirementState {
   status: 'retired' | 'destroyed';
 }
 
-export interface ModelState {
-  id: ModelId;
-  uses: number[];
-  parents: LineageEdge[];
-  children: LineageEdge[];
-  retirements: RetirementState[];
-}
-
 /** The identifiers a grant names: membership and iteration, each identifier once. */
 export interface IdSet extends Iterable<string> {
   has(id: string): boolean;
