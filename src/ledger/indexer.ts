@@ -17,6 +17,8 @@ export interface IndexedItem {
   item: UseItem;
 }
 
+/** Sees each indexed item; a promise it returns is awaited before indexing goes on. */
+type OnItem = (item: IndexedItem) => void | Promise<void>;
 type Op = { key: Uint8Array; value: Uint8Array | null };
 /** A work named by an indexed use item. */
 export type WorkUse = { work: string; useIndex: number; position: number };
@@ -37,14 +39,14 @@ export class IndexWriter {
    * Indexes `records` (the parsed entries of [from, to), undefined for entries that are not
    * records) and stores N = to. `onItem` sees every training-use item, in log order.
    */
-  async indexRun(records: Array<{ index: number; record: ParsedRecord | undefined }>, to: number, onItem?: (item: IndexedItem) => void): Promise<void> {
+  async indexRun(records: Array<{ index: number; record: ParsedRecord | undefined }>, to: number, onItem?: OnItem): Promise<void> {
     for (const { index, record } of records) {
       if (!record) continue;
       const p = record.payload;
       if (p.type === 'consent-grant') {
         for (const id of new Set(p.works.flat())) this.ops.push({ key: workConsentKey(id, index), value: EMPTY });
       } else if (p.type === 'training-use') {
-        if (p.items) p.items.forEach((item, position) => this.addItem({ useIndex: index, position, item }, onItem));
+        if (p.items) for (const [position, item] of p.items.entries()) await this.addItem({ useIndex: index, position, item }, onItem);
         else await this.indexManifestUse(index, fromHex(p.manifest!.root)!, onItem);
       }
       await this.flushIfBig();
@@ -53,20 +55,21 @@ export class IndexWriter {
     await this.flush();
   }
 
-  private addItem(indexed: IndexedItem, onItem?: (item: IndexedItem) => void): void {
+  private async addItem(indexed: IndexedItem, onItem?: OnItem): Promise<void> {
     for (const id of indexed.item.work) {
       this.ops.push({ key: workUseKey(id, indexed.useIndex, indexed.position), value: EMPTY });
       if (this.onWritten) this.workUses.push({ work: id, useIndex: indexed.useIndex, position: indexed.position });
     }
-    onItem?.(indexed);
+    const pending = onItem?.(indexed);
+    if (pending) await pending;
   }
 
-  private async indexManifestUse(useIndex: number, root: Uint8Array, onItem?: (item: IndexedItem) => void): Promise<void> {
+  private async indexManifestUse(useIndex: number, root: Uint8Array, onItem?: OnItem): Promise<void> {
     this.ops.push({ key: manifestUseKey(root, useIndex), value: EMPTY });
     // Admission made sure the manifest was stored before the record; if it is gone (a store
     // rebuilt without its uploads), its items cannot be indexed and the use lists none.
     for await (const { position, bytes } of this.manifests.items(root)) {
-      this.addItem({ useIndex, position, item: decodeManifestItem(bytes) }, onItem);
+      await this.addItem({ useIndex, position, item: decodeManifestItem(bytes) }, onItem);
       await this.flushIfBig();
     }
   }

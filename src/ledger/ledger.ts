@@ -13,7 +13,7 @@ import type { Ed25519Verify, Signer } from '../note/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
 import { ConsentPolicy } from '../policy/index.js';
-import { type ParsedRecord, type SignatureCheck, RecordError, decodeManifestItem, decodeRecord, encodeManifestHeader, fromHex, toHex } from '../records/index.js';
+import { type ParsedRecord, type SignatureCheck, type TrainingUseRecord, RecordError, decodeManifestItem, decodeRecord, encodeManifestHeader, fromHex, toHex } from '../records/index.js';
 import type { KeyValueSpace, LogStore } from '../store/index.js';
 import { LedgerError } from '../errors.js';
 import { AdmissionError, LedgerInputError } from './errors.js';
@@ -25,6 +25,7 @@ import { ReportBuilder, type UseRef } from './reports.js';
 import { type SimilarWork, UseSimilarity, mergeSimilar, similarQuery } from './similar.js';
 import { parseTrusted } from './trusted.js';
 import { type LedgerStats, StatsKeeper } from './stats.js';
+import { type RunPolicy, StoredPolicyFacts } from './policy-facts.js';
 import type { Ledger, ManifestInfo, ManifestItemProof, SubmitResult, UseReport } from './types.js';
 
 export interface LedgerOptions {
@@ -55,7 +56,11 @@ type UseListener = (use: UseReport, claimants: string[]) => void;
 export async function openLedger(opts: LedgerOptions): Promise<Ledger & { reindex(): Promise<void>; stats(): Promise<LedgerStats> }> {
   const hasher = opts.hasher ?? nodeHasher;
   const log = await Log.open(opts.store, { origin: opts.origin, signer: opts.signer, hasher, extensions: opts.extensions, integrator: opts.integrator });
-  const ledger = new LedgerImpl(log, opts, hasher);
+  const facts = await StoredPolicyFacts.open(opts.store.space('policy'), {
+    readEntry: async (index) => (await opts.store.readEntries(index, 1))[0],
+    findByLeafHash: (leafHash) => log.findByLeafHash(leafHash),
+  });
+  const ledger = new LedgerImpl(log, opts, hasher, facts);
   await ledger.start();
   return ledger;
 }
@@ -73,12 +78,15 @@ class Serial {
 class LedgerImpl implements Ledger {
   private readonly space: KeyValueSpace;
   private readonly policy: ConsentPolicy;
+  /** Runs an operation on the policy once the facts it reads are loaded from the store. */
+  private readonly runPolicy: RunPolicy = (operation) => this.facts.run(() => operation(this.policy));
   private readonly manifests: ManifestStore;
   private readonly reports: ReportBuilder;
   private readonly queries: LedgerQueries;
   private readonly statsKeeper: StatsKeeper;
-  /** Perceptual identifiers of use items (derived from the log by the policy feed). */
+  /** Perceptual identifiers of use items: those of uses below `similarTo`, fed as they are indexed. */
   private readonly similar = new UseSimilarity();
+  private similarTo = 0;
   private readonly verify: Ed25519Verify;
   private readonly now: () => number;
   private readonly admission = new Serial();
@@ -86,7 +94,7 @@ class LedgerImpl implements Ledger {
   private readonly rounds = new Serial();
   private indexed = 0;
   /** Entries [0, fed) went through the policy feed (records or not). */
-  private fed = 0;
+  private fed: number;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private roundActive = false;
   private closed = false;
@@ -102,15 +110,17 @@ class LedgerImpl implements Ledger {
     readonly log: Log,
     private readonly opts: LedgerOptions,
     private readonly hasher: Hasher,
+    private readonly facts: StoredPolicyFacts,
   ) {
     this.space = opts.store.space('ledger');
-    this.policy = new ConsentPolicy({ hasher });
+    this.policy = new ConsentPolicy({ hasher, facts, size: facts.fed });
+    this.fed = facts.fed;
     this.manifests = new ManifestStore(this.space, opts.hashManifestSubtrees);
     this.verify = opts.verify ?? nodeEd25519Verify;
     this.now = opts.now ?? Date.now;
-    this.reports = new ReportBuilder(log, this.policy, this.manifests, this.now);
-    this.queries = new LedgerQueries({ space: this.space, store: opts.store, policy: this.policy, reports: this.reports, now: this.now, indexed: () => this.indexed, similar: this.similar });
-    this.statsKeeper = new StatsKeeper(this.policy, this.manifests, this.now);
+    this.reports = new ReportBuilder(log, this.runPolicy, this.manifests, this.now);
+    this.queries = new LedgerQueries({ space: this.space, store: opts.store, policy: this.runPolicy, reports: this.reports, now: this.now, indexed: () => this.indexed, similar: this.similar });
+    this.statsKeeper = new StatsKeeper(this.runPolicy, facts, this.manifests, this.now);
     log.onIntegrated((round) => {
       this.statsKeeper.checkpoint(round.to);
       this.wakeCheckpointWaiters(round);
@@ -125,38 +135,48 @@ class LedgerImpl implements Ledger {
     const stored = await this.space.get(indexedKey);
     this.indexed = stored ? readU64(stored) : 0;
     await this.syncPolicy(this.log.sequencedSize);
+    await this.rebuildSimilarity();
     await this.rounds.run(() => this.indexUpTo(this.log.checkpoint.checkpoint.size, false));
     this.schedule();
   }
 
   // ---- the policy feed -------------------------------------------------------------------
 
-  /** Applies sequenced entries [fed, size) to the policy, in log order. */
+  /**
+   * Applies sequenced entries [fed, size) to the policy, in log order, and stores its facts
+   * after each page (with the new fed size, so a crash repeats at most that page).
+   */
   private syncPolicy(size: number): Promise<void> {
     return this.policyFeed.run(async () => {
       for (let at = this.fed; at < size; ) {
         const count = Math.min(READ_PAGE, size - at);
         const records = await this.recordsAt(at, count);
         for (const { index, record } of records) {
-          if (!record) continue;
-          this.policy.apply(index, record);
-          this.statsKeeper.count(index, record);
-          await this.addToSimilarity(index, record);
+          if (record) await this.facts.run(() => this.policy.apply(index, record));
         }
         at += count;
         this.fed = at;
+        await this.facts.flush(at);
       }
     });
   }
 
+  /** Feeds the similarity index the items of the uses already indexed (it lives in memory). */
+  private async rebuildSimilarity(): Promise<void> {
+    for await (const useIndex of this.facts.useIndexes()) {
+      if (useIndex >= this.indexed) break;
+      const use = await this.runPolicy((p) => p.use(useIndex));
+      if (use) await this.addToSimilarity(useIndex, use.record);
+    }
+    this.similarTo = this.indexed;
+  }
+
   /** Adds a training use's items to the similarity index (a manifest's items are read from the store). */
-  private async addToSimilarity(index: number, record: ParsedRecord): Promise<void> {
-    const p = record.payload;
-    if (p.type !== 'training-use') return;
-    if (p.items) return p.items.forEach((item, position) => this.similar.addItem(index, position, item));
+  private async addToSimilarity(index: number, record: TrainingUseRecord): Promise<void> {
+    if (record.items) return record.items.forEach((item, position) => this.similar.addItem(index, position, item));
     // Admission stored the manifest before the record; one missing (a store rebuilt without its
     // uploads) has no items to index, as in the query index.
-    for await (const { position, bytes } of this.manifests.items(fromHex(p.manifest!.root)!)) this.similar.addItem(index, position, decodeManifestItem(bytes));
+    for await (const { position, bytes } of this.manifests.items(fromHex(record.manifest!.root)!)) this.similar.addItem(index, position, decodeManifestItem(bytes));
   }
 
   /** The records at [first, first+count): from `recent` when all are there, else read and parsed. */
@@ -216,7 +236,7 @@ class LedgerImpl implements Ledger {
       if (count === undefined) return new LedgerError('manifest-missing', `manifest ${p.manifest.root} must be uploaded (POST /manifests) before the record`, 'payload.manifest.root');
       if (count !== p.manifest.count) return new LedgerError('manifest-mismatch', `manifest ${p.manifest.root} has ${count} items, the record says ${p.manifest.count}`, 'payload.manifest.count');
     }
-    return this.policy.admissionProblem(record);
+    return this.runPolicy((p) => p.admissionProblem(record));
   }
 
   // ---- integration loop ------------------------------------------------------------------
@@ -257,21 +277,27 @@ class LedgerImpl implements Ledger {
     await this.syncPolicy(size);
     const writer = new IndexWriter(this.space, this.manifests, (uses) => this.queries.written(uses));
     const items: IndexedItem[] = [];
+    const listening = notify && this.useListeners.length > 0;
     // Only items someone claims are kept for notification: a manifest may have millions.
-    const collect = notify && this.useListeners.length > 0 ? (it: IndexedItem) => void (this.claimantsOf(it).length > 0 && items.push(it)) : undefined;
+    const keepIfClaimed = async (it: IndexedItem) => void ((await this.claimantsOf(it)).length > 0 && items.push(it));
+    const onItem = (it: IndexedItem) => {
+      if (it.useIndex >= this.similarTo) this.similar.addItem(it.useIndex, it.position, it.item);
+      return listening ? keepIfClaimed(it) : undefined;
+    };
     for (let at = this.indexed; at < size; ) {
       const count = Math.min(READ_PAGE, size - at);
       const records = await this.recordsAt(at, count);
       at += count;
-      await writer.indexRun(records, at, collect);
+      await writer.indexRun(records, at, onItem);
       for (const { index } of records) this.recent.delete(index);
       this.indexed = at;
+      this.similarTo = Math.max(this.similarTo, at);
     }
     for (const it of items) await this.notify(it);
   }
 
   private async notify(it: IndexedItem): Promise<void> {
-    const claimants = this.claimantsOf(it);
+    const claimants = await this.claimantsOf(it);
     const work = it.item.work[0];
     for (const report of await this.reports.reports(it, work)) {
       for (const listener of [...this.useListeners]) {
@@ -285,8 +311,8 @@ class LedgerImpl implements Ledger {
   }
 
   /** Who is told of a new use item: its claimants, then creators of works it nearly copies (rule 1a). */
-  private claimantsOf(it: IndexedItem): string[] {
-    return [...new Set([...this.policy.claimants(it.item, it.useIndex), ...this.policy.nearClaimants(it.item, it.useIndex)])];
+  private claimantsOf(it: IndexedItem): Promise<string[]> {
+    return this.runPolicy((p) => [...new Set([...p.claimants(it.item, it.useIndex), ...p.nearClaimants(it.item, it.useIndex)])]);
   }
 
   onUse(listener: UseListener): () => void {
@@ -375,10 +401,12 @@ class LedgerImpl implements Ledger {
   async similarWorks(id: string, max?: number): Promise<SimilarWork[]> {
     const query = similarQuery(id, max);
     const visible = (index: number) => index < this.indexed;
-    const fromGrants = this.policy
-      .nearGrantsOf(query.id, query.max)
-      .filter((m) => visible(m.grantIndex))
-      .map((m) => ({ work: workNaming(this.policy.grant(m.grantIndex)!.record.works, m.id), id: m.id, distance: m.distance }));
+    const fromGrants = await this.runPolicy((p) =>
+      p
+        .nearGrantsOf(query.id, query.max)
+        .filter((m) => visible(m.grantIndex))
+        .map((m) => ({ work: workNaming(p.grant(m.grantIndex)!.record.works, m.id), id: m.id, distance: m.distance })),
+    );
     const fromUses = this.similar.near(query.id, query.max).filter((u) => visible(u.useIndex));
     return mergeSimilar([...fromGrants, ...fromUses], (work) => this.queries.workCounts(work));
   }

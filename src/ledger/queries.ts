@@ -3,8 +3,8 @@
  * query index (log order, entries below N); statuses and verdicts from the consent policy, judged
  * at the ledger's clock.
  */
-import type { ConsentPolicy } from '../policy/index.js';
-import type { KeyRef } from '../records/index.js';
+import type { RunPolicy } from './policy-facts.js';
+import type { KeyRef, ModelId } from '../records/index.js';
 import type { KeyValueSpace, LogStore } from '../store/index.js';
 import { TAG, prefixRange, readU64, workPrefix } from './keys.js';
 import type { ReportBuilder, UseRef } from './reports.js';
@@ -17,7 +17,7 @@ import type { UseReport } from './types.js';
 export interface QuerySources {
   space: KeyValueSpace;
   store: LogStore;
-  policy: ConsentPolicy;
+  policy: RunPolicy;
   reports: ReportBuilder;
   now: () => number;
   /** Entries [0, indexed()) are in the query index. */
@@ -36,7 +36,7 @@ const CACHED_WORKS = 50_000;
 
 export class LedgerQueries {
   private readonly space: KeyValueSpace;
-  private readonly policy: ConsentPolicy;
+  private readonly policy: RunPolicy;
   private readonly reports: ReportBuilder;
   /** Use refs per work in log order: whole index lists, kept in step by `written`. */
   private readonly refCache = new Lru<string, UseRef[]>(CACHED_WORKS);
@@ -114,7 +114,8 @@ export class LedgerQueries {
 
   async consentsOfWork(workId: string): Promise<Array<{ index: number; author: string; record: unknown; status: string }>> {
     const prefix = workPrefix(TAG.workConsent, workId);
-    const statuses = new Map(this.policy.consentsOfWork(workId, new Date(this.src.now())).map((c) => [c.index, c.status]));
+    const now = new Date(this.src.now());
+    const statuses = new Map((await this.policy((p) => p.consentsOfWork(workId, now))).map((c) => [c.index, c.status]));
     const out = [];
     for await (const [key] of this.space.range(prefixRange(prefix))) {
       const index = readU64(key, prefix.length);
@@ -127,12 +128,12 @@ export class LedgerQueries {
   }
 
   async usesOfCreator(creatorKey: string): Promise<{ works: string[]; uses: UseReport[] }> {
-    const works = this.policy.worksOf(creatorKey as KeyRef);
+    const works = await this.policy((p) => p.worksOf(creatorKey as KeyRef));
     return { works, uses: await this.usesSince({ creator: creatorKey }, null) };
   }
 
   async usesSince(filter: { creator?: string; works?: string[] }, after: UseRef | null): Promise<UseReport[]> {
-    const works = filter.works ?? (filter.creator ? this.policy.worksOf(filter.creator as KeyRef) : []);
+    const works = filter.works ?? (filter.creator ? await this.policy((p) => p.worksOf(filter.creator as KeyRef)) : []);
     const byRef = new Map<string, WorkRef>();
     const refsByWork = await Promise.all(works.map((work) => this.useRefs(work, after)));
     for (const [i, work] of works.entries()) {
@@ -167,11 +168,11 @@ export class LedgerQueries {
 
   async model(builder: string, name: string, version: string): Promise<unknown | undefined> {
     const id = `${builder}/${name}@${version}`;
-    const view = this.policy.model(id);
+    const view = await this.policy((p) => p.model(id as ModelId));
     if (!view) return undefined;
     const visible = (index: number) => index < this.src.indexed();
-    const uses = view.uses.filter(visible).map((index) => {
-      const record = this.policy.use(index)!.record;
+    const records = await this.policy((p) => view.uses.filter(visible).map((index) => ({ index, record: p.use(index)!.record })));
+    const uses = records.map(({ index, record }) => {
       return { index, items: record.items?.length ?? record.manifest!.count, manifest: record.manifest ?? null };
     });
     const edge = (e: { lineageIndex: number; parent: string; child: string; relation: string }) => ({ index: e.lineageIndex, parent: e.parent, child: e.child, relation: e.relation });

@@ -4,8 +4,9 @@
  * of the use record, and for a manifest item its inclusion proof in the manifest tree.
  */
 import type { Log } from '../log/index.js';
-import { type ConsentPolicy, type Judgement } from '../policy/index.js';
-import { type UseItem, fromHex, parseModelId, toBase64 } from '../records/index.js';
+import type { Judgement } from '../policy/index.js';
+import { type TrainingUseRecord, type UseItem, fromHex, parseModelId, toBase64 } from '../records/index.js';
+import type { RunPolicy } from './policy-facts.js';
 import type { ManifestStore } from './manifests.js';
 import { Lru } from '../log/index.js';
 import type { ProofBundle, UseReport, Verdict } from './types.js';
@@ -37,7 +38,7 @@ export class ReportBuilder {
 
   constructor(
     private readonly log: Log,
-    private readonly policy: ConsentPolicy,
+    private readonly policy: RunPolicy,
     private readonly manifests: ManifestStore,
     private readonly now: () => number,
   ) {}
@@ -47,18 +48,19 @@ export class ReportBuilder {
    * (`via` set), each judged now. Empty if the index names an item that cannot be read.
    */
   async reports(ref: UseRef, work: string): Promise<UseReport[]> {
-    const use = this.policy.use(ref.useIndex);
+    const use = await this.policy((p) => p.use(ref.useIndex));
     if (!use) return [];
     const located = await this.locate(ref, use.record);
     if (!located) return [];
     const bundleBase = await this.bundleBase(ref, located.manifest, work);
     const now = new Date(this.now());
     const models = [{ model: use.model, via: null as UseReport['via'] }];
-    for (const derived of this.policy.modelsDerivedFrom(use.model)) {
+    for (const derived of await this.policy((p) => p.modelsDerivedFrom(use.model))) {
       models.push({ model: derived.model, via: { lineageIndex: derived.path[derived.path.length - 1], model: modelOf(use.model) } });
     }
-    return models.map(({ model, via }) => {
-      const judgement = this.policy.judgeItem(ref.useIndex, located.item, { now, model: model === use.model ? undefined : model });
+    const judgements = await this.policy((p) => models.map(({ model }) => p.judgeItem(ref.useIndex, located.item, { now, model: model === use.model ? undefined : model })));
+    return models.map(({ model, via }, i) => {
+      const judgement = judgements[i];
       const verdict = toVerdict(judgement);
       return {
         useIndex: ref.useIndex,
@@ -72,12 +74,7 @@ export class ReportBuilder {
     });
   }
 
-  /** Claimants of an item as of its use (who gets notified). */
-  claimants(ref: UseRef, item: UseItem): string[] {
-    return this.policy.claimants(item, ref.useIndex);
-  }
-
-  private async locate(ref: UseRef, record: NonNullable<ReturnType<ConsentPolicy['use']>>['record']) {
+  private async locate(ref: UseRef, record: TrainingUseRecord) {
     if (record.items) {
       const item = record.items[ref.position];
       return item ? { item, manifest: null } : undefined;

@@ -3,9 +3,9 @@
  * now, and the tree size over time. Verdicts over millions of manifest items are not free, so
  * the answer is computed at most once per tree size and minute.
  */
-import type { ConsentPolicy } from '../policy/index.js';
-import { type ParsedRecord, decodeManifestItem, fromHex } from '../records/index.js';
+import { decodeManifestItem, fromHex } from '../records/index.js';
 import type { ManifestStore } from './manifests.js';
+import type { RunPolicy, StoredPolicyFacts } from './policy-facts.js';
 
 export interface LedgerStats {
   treeSize: number;
@@ -20,23 +20,15 @@ const HISTORY_LENGTH = 1000;
 const CACHE_MS = 60_000;
 
 export class StatsKeeper {
-  private readonly records: Record<string, number> = {};
-  private readonly useIndexes: number[] = [];
   private readonly history: Array<{ size: number; time: string }> = [];
   private cached: { size: number; at: number; stats: LedgerStats } | undefined;
 
   constructor(
-    private readonly policy: ConsentPolicy,
+    private readonly policy: RunPolicy,
+    private readonly facts: StoredPolicyFacts,
     private readonly manifests: ManifestStore,
     private readonly now: () => number,
   ) {}
-
-  /** Every record, in log order, as the policy sees it. */
-  count(index: number, record: ParsedRecord): void {
-    const type = record.payload.type;
-    this.records[type] = (this.records[type] ?? 0) + 1;
-    if (type === 'training-use') this.useIndexes.push(index);
-  }
 
   /** Each published checkpoint. */
   checkpoint(size: number): void {
@@ -50,22 +42,27 @@ export class StatsKeeper {
     const verdicts: Record<string, number> = {};
     let items = 0;
     const now = new Date(at);
-    for (const useIndex of this.useIndexes) {
+    // Counted before the uses are judged, so that both describe the same entries.
+    const records = this.facts.recordCounts();
+    for await (const useIndex of this.facts.useIndexes()) {
       if (useIndex >= treeSize) break;
-      const use = this.policy.use(useIndex);
+      const use = await this.policy((p) => p.use(useIndex));
       if (!use) continue;
       const tally = (verdict: string) => {
         verdicts[verdict] = (verdicts[verdict] ?? 0) + 1;
         items++;
       };
       if (use.record.items) {
-        for (const j of this.policy.judgeUse(useIndex, { now })) tally(j.verdict);
+        for (const j of await this.policy((p) => p.judgeUse(useIndex, { now }))) tally(j.verdict);
       } else {
-        const judgeItem = this.policy.manifestItemJudge(useIndex, { now });
-        for await (const { bytes } of this.manifests.items(fromHex(use.record.manifest!.root)!)) tally(judgeItem(decodeManifestItem(bytes)).verdict);
+        const judgeItem = await this.policy((p) => p.manifestItemJudge(useIndex, { now }));
+        for await (const { bytes } of this.manifests.items(fromHex(use.record.manifest!.root)!)) {
+          const item = decodeManifestItem(bytes);
+          tally((await this.policy(() => judgeItem(item))).verdict);
+        }
       }
     }
-    const stats = { treeSize, records: { ...this.records }, verdicts, items, history: [...this.history] };
+    const stats = { treeSize, records, verdicts, items, history: [...this.history] };
     this.cached = { size: treeSize, at, stats };
     return stats;
   }

@@ -28,7 +28,7 @@ import { parseWith } from '../records/validate.js';
 import { type JudgedModel, type NearGrant, type PolicyView, judge } from './judge.js';
 import { type PolicyFacts, MemoryFacts } from './facts.js';
 import { Interner } from './interner.js';
-import { type GrantState, type LineageEdge, type UseState, idSetOf } from './state.js';
+import { type GrantState, type LineageEdge, type UseState, newGrantState, newUseState } from './state.js';
 import { type Judgement, PolicyError } from './verdicts.js';
 
 export interface JudgeOptions {
@@ -154,16 +154,7 @@ export class ConsentPolicy implements PolicyView {
   }
 
   private applyGrant(index: number, record: ConsentGrantRecord): () => void {
-    const rotatedKey = this.facts.rotation(record.author);
-    const grant: GrantState = {
-      index,
-      record,
-      author: record.author,
-      identity: this.identityOf(record.author),
-      // One work (the usual grant): its identifier list as parsed, no copy.
-      ids: idSetOf(record.works.length === 1 ? record.works[0] : record.works.flat()),
-      ...(rotatedKey ? { rotatedKey } : {}),
-    };
+    const grant = newGrantState(index, record, this.identityOf(record.author), this.facts.rotation(record.author));
     const replaced = record.supersedes && !this.supersessionProblem(record) ? this.facts.grant(this.indexOfRef(record.supersedes)!)! : undefined;
     return () => {
       if (replaced) grant.supersedes = replaced.index;
@@ -184,8 +175,8 @@ export class ConsentPolicy implements PolicyView {
   }
 
   private applyUse(index: number, record: TrainingUseRecord): () => void {
-    const model = formatModelId({ builder: record.author, ...record.model });
-    return () => this.facts.addUse({ index, record, model, builder: record.author });
+    const use = newUseState(index, record);
+    return () => this.facts.addUse(use);
   }
 
   private applyLineage(index: number, record: ModelLineageRecord): () => void {

@@ -2,12 +2,7 @@
  * What the policy remembers about the log, record by record. Everything is keyed by log index,
  * so any past position can be judged: "was this logged before that?" is a comparison of indexes.
  */
-import type {
-  ConsentGrantRecord,
-  KeyRef,
-  ModelId,
-  TrainingUseRecord,
-} from '../records/index.js';
+import { type ConsentGrantRecord, type KeyRef, type ModelId, type TrainingUseRecord, formatModelId } from '../records/index.js';
 
 export interface RevocationState {
   index: number;
@@ -86,4 +81,21 @@ export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
+}
+
+/** A grant as first applied (no supersession or revocation yet). */
+export function newGrantState(index: number, record: ConsentGrantRecord, identity: KeyRef, rotatedKey?: { rotationIndex: number; to: KeyRef }): GrantState {
+  return {
+    index,
+    record,
+    author: record.author,
+    identity,
+    // One work (the usual grant): its identifier list as parsed, no copy.
+    ids: idSetOf(record.works.length === 1 ? record.works[0] : record.works.flat()),
+    ...(rotatedKey ? { rotatedKey } : {}),
+  };
+}
+
+export function newUseState(index: number, record: TrainingUseRecord): UseState {
+  return { index, record, model: formatModelId({ builder: record.author, ...record.model }), builder: record.author };
 }

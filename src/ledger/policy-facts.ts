@@ -1,0 +1,440 @@
+/**
+ * The consent policy's facts (src/policy/facts.ts) kept in the store, so that the server's
+ * memory does not grow with the log (spec/storage.md, "The policy's key-value space").
+ *
+ *  - Per-record facts are keys; the records themselves are read back from the log. Memory holds
+ *    bounded caches of them, and reads that miss throw FactMissing: `run` loads the fact and
+ *    runs the operation again (the policy reads before it writes, so that is safe).
+ *  - Per-creator-key and per-model facts are keys too, and all of them are loaded on open.
+ *  - Changes wait in memory until `flush`, which writes them and the fed size `F` in one batch:
+ *    the facts always describe exactly the entries [0, F), and on open the ledger applies the
+ *    entries from F on again. Until then reads see the waiting changes.
+ */
+import { Lru } from '../log/lru.js';
+import {
+  type ConsentPolicy,
+  type GrantState,
+  type LineageEdge,
+  type ModelLinks,
+  type PolicyFacts,
+  type RetirementState,
+  type RevocationState,
+  type Rotation,
+  type UseState,
+  FactMissing,
+  ResidentFacts,
+  newGrantState,
+  newUseState,
+} from '../policy/index.js';
+import type { ConsentGrantRecord, KeyRef, ModelId, RecordType, TrainingUseRecord } from '../records/index.js';
+import { RECORD_TYPES, fromHex, toHex } from '../records/index.js';
+import type { KeyValueSpace } from '../store/index.js';
+import { concat, prefixRange, readU64, u64 } from './keys.js';
+import { parseTrusted } from './trusted.js';
+
+/** Where the facts read records back: the log's entries. */
+export interface LogEntries {
+  readEntry(index: number): Promise<Uint8Array | undefined>;
+  findByLeafHash(leafHash: Uint8Array): Promise<number | undefined>;
+}
+
+/** Key tags of the policy's space (one ASCII byte each, as in the ledger's space). */
+export const POLICY_TAG = {
+  fed: 0x46, // F → u64 fed size
+  count: 0x63, // c ‖ record type → u64 records of that type
+  workGrant: 0x67, // g ‖ work id ‖ 0x00 ‖ u64 grantIndex
+  identityWork: 0x77, // w ‖ identity ‖ 0x00 ‖ u64 grantIndex ‖ u32 position in the grant ‖ work id
+  modelUse: 0x75, // u ‖ model id ‖ 0x00 ‖ u64 useIndex
+  use: 0x55, // U ‖ u64 useIndex
+  grantChanges: 0x78, // x ‖ u64 grantIndex → JSON {supersedes?, supersededBy?, revocations?}
+  creatorKey: 0x6b, // k ‖ key
+  identity: 0x69, // i ‖ key → identity
+  rotation: 0x72, // r ‖ from key → JSON {rotationIndex, to}
+  lineage: 0x6c, // l ‖ u64 lineageIndex → JSON {parent, child, relation}
+  retirement: 0x74, // t ‖ u64 retirementIndex → JSON {model, effective, status}
+  nearId: 0x6e, // n ‖ u64 grantIndex ‖ perceptual id
+} as const;
+
+type Fact = { kind: 'record'; index: number } | { kind: 'list'; key: string } | { kind: 'leaf'; hex: string };
+type Op = { key: Uint8Array; value: Uint8Array };
+/** What is known of one log index: its record type (undefined: not a record) and, for a grant, its state. */
+type KnownEntry = { type: RecordType | undefined; grant?: GrantState };
+type ListKind = 'g' | 'w' | 'u';
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+const json = (v: unknown) => utf8.encode(JSON.stringify(v));
+const parseJson = <T>(bytes: Uint8Array) => JSON.parse(text.decode(bytes)) as T;
+const tagged = (tag: number, ...parts: Array<Uint8Array | number[]>) => concat([tag], ...parts);
+const u32 = (n: number) => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+const named = (tag: number, name: string) => tagged(tag, utf8.encode(name), [0]);
+
+/** Sizes of the caches; the defaults hold ~100 MB at most. */
+export interface PolicyCacheSizes {
+  records?: number;
+  uses?: number;
+  lists?: number;
+  leaves?: number;
+}
+
+export class StoredPolicyFacts implements PolicyFacts {
+  private readonly resident = new ResidentFacts();
+  private readonly counts = new Map<RecordType, number>();
+  private readonly records: Lru<number, KnownEntry>;
+  private readonly uses: Lru<number, UseState>;
+  /** Lists as stored (changes waiting for the flush are in `waitingLists`). */
+  private readonly lists: Lru<string, Array<number | string>>;
+  /** Leaf hash (hex) → record index, or -1 for none. */
+  private readonly leaves: Lru<string, number>;
+
+  private waitingOps: Op[] = [];
+  private waitingGrants = new Map<number, GrantState>();
+  private waitingLists = new Map<string, Array<number | string>>();
+  private waitingUses: number[] = [];
+  /** Counts flushes: a load that a flush overtook may have read the store before it. */
+  private epoch = 0;
+  /** The facts loaded for the operation `run` is running now (see `run`). */
+  private pins: Pins | undefined;
+  private applied: number;
+  private flushed: number;
+
+  private constructor(
+    private readonly space: KeyValueSpace,
+    private readonly entries: LogEntries,
+    fed: number,
+    sizes: PolicyCacheSizes,
+  ) {
+    this.applied = fed;
+    this.flushed = fed;
+    this.records = new Lru(sizes.records ?? 65_536);
+    this.uses = new Lru(sizes.uses ?? 512);
+    this.lists = new Lru(sizes.lists ?? 65_536);
+    this.leaves = new Lru(sizes.leaves ?? 16_384);
+  }
+
+  /** Opens the facts in `space`, loading the per-creator-key and per-model ones. */
+  static async open(space: KeyValueSpace, entries: LogEntries, sizes: PolicyCacheSizes = {}): Promise<StoredPolicyFacts> {
+    const fed = await space.get(Uint8Array.of(POLICY_TAG.fed));
+    const facts = new StoredPolicyFacts(space, entries, fed ? readU64(fed) : 0, sizes);
+    await facts.loadResident();
+    return facts;
+  }
+
+  /** Entries [0, fed) are described by the stored facts. */
+  get fed(): number {
+    return this.applied;
+  }
+
+  /**
+   * Runs a policy operation, loading what it finds missing, until it completes. What it loaded
+   * stays pinned for it until then, so an operation that reads more facts than the caches hold
+   * still completes. Pins are dropped when a flush moves changes they may predate into the store.
+   */
+  async run<T>(operation: () => T): Promise<T> {
+    let pins = newPins(this.epoch);
+    for (;;) {
+      if (pins.epoch !== this.epoch) pins = newPins(this.epoch);
+      this.pins = pins;
+      try {
+        return operation();
+      } catch (err) {
+        if (!(err instanceof FactMissing)) throw err;
+        this.pins = undefined;
+        await this.load(err.fact as Fact, pins);
+      } finally {
+        this.pins = undefined;
+      }
+    }
+  }
+
+  /** Writes the waiting changes and the fed size `fed` in one batch. */
+  async flush(fed: number): Promise<void> {
+    if (fed <= this.flushed && this.waitingOps.length === 0 && this.waitingGrants.size === 0) return;
+    const ops = [...this.waitingOps];
+    for (const grant of this.waitingGrants.values()) {
+      const changes = grantChanges(grant);
+      if (changes) ops.push({ key: tagged(POLICY_TAG.grantChanges, u64(grant.index)), value: json(changes) });
+    }
+    for (const [type, n] of this.counts) ops.push({ key: named(POLICY_TAG.count, type), value: u64(n) });
+    ops.push({ key: Uint8Array.of(POLICY_TAG.fed), value: u64(fed) });
+    await this.space.write(ops);
+    this.epoch++;
+    this.applied = Math.max(this.applied, fed);
+    this.flushed = fed;
+    for (const grant of this.waitingGrants.values()) this.records.set(grant.index, { type: 'consent-grant', grant });
+    for (const [key, added] of this.waitingLists) {
+      const stored = this.lists.get(key);
+      if (stored) stored.push(...added);
+    }
+    this.waitingOps = [];
+    this.waitingGrants = new Map();
+    this.waitingLists = new Map();
+    this.waitingUses = [];
+  }
+
+  /** Records of each type among the entries applied. */
+  recordCounts(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
+
+  /** Indexes of the training uses applied, in log order. */
+  async *useIndexes(): AsyncIterable<number> {
+    const waiting = [...this.waitingUses];
+    let last = -1;
+    for await (const [key] of this.space.range(prefixRange(Uint8Array.of(POLICY_TAG.use)))) yield (last = readU64(key, 1));
+    for (const index of waiting) if (index > last) yield index;
+  }
+
+  // ---- per record ----------------------------------------------------------------------
+
+  recordType(index: number): RecordType | undefined {
+    if (this.waitingGrants.has(index)) return 'consent-grant';
+    return this.known(index).type;
+  }
+
+  indexOfLeafHash(leafHashHex: string): number | undefined {
+    const index = this.leaves.get(leafHashHex) ?? this.pins?.leaves.get(leafHashHex);
+    if (index === undefined) throw new FactMissing({ kind: 'leaf', hex: leafHashHex } satisfies Fact);
+    return index < 0 ? undefined : index;
+  }
+
+  grant(index: number): GrantState | undefined {
+    return this.waitingGrants.get(index) ?? this.known(index).grant;
+  }
+
+  use(index: number): UseState | undefined {
+    const use = this.uses.get(index) ?? this.pins?.uses.get(index);
+    if (use) return use;
+    if (this.known(index).type !== 'training-use') return undefined;
+    // Known as a use but gone from the (smaller) cache of uses: read it again.
+    throw new FactMissing({ kind: 'record', index } satisfies Fact);
+  }
+
+  grantsOfWork(id: string): readonly number[] {
+    return this.list('g', id) as number[];
+  }
+
+  worksOfIdentity(identity: KeyRef): readonly string[] {
+    return [...new Set(this.list('w', identity) as string[])];
+  }
+
+  usesOfModel(model: ModelId): readonly number[] {
+    return this.list('u', model) as number[];
+  }
+
+  private known(index: number): KnownEntry {
+    const known = this.records.get(index) ?? this.pins?.records.get(index);
+    if (known === undefined) throw new FactMissing({ kind: 'record', index } satisfies Fact);
+    return known;
+  }
+
+  private list(kind: ListKind, name: string): ReadonlyArray<number | string> {
+    const key = kind + name;
+    const stored = this.lists.get(key) ?? this.pins?.lists.get(key);
+    if (!stored) throw new FactMissing({ kind: 'list', key } satisfies Fact);
+    const waiting = this.waitingLists.get(key);
+    return waiting ? [...stored, ...waiting] : stored;
+  }
+
+  // ---- per creator key and model ---------------------------------------------------------
+
+  identityOf(key: KeyRef): KeyRef | undefined {
+    return this.resident.identities.get(key);
+  }
+  rotation(from: KeyRef): Rotation | undefined {
+    return this.resident.rotations.get(from);
+  }
+  isCreatorKey(key: KeyRef): boolean {
+    return this.resident.creatorKeys.has(key);
+  }
+  modelLinks(model: ModelId): ModelLinks | undefined {
+    return this.resident.models.get(model);
+  }
+  nearGrantIds(id: string, max?: number) {
+    return this.resident.near.query(id, max);
+  }
+
+  // ---- changes ---------------------------------------------------------------------------
+
+  addRecord(index: number, type: RecordType, leafHash: Uint8Array): void {
+    this.applied = Math.max(this.applied, index + 1);
+    this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
+    this.leaves.set(toHex(leafHash), index);
+    if (type !== 'consent-grant') this.records.set(index, { type });
+  }
+
+  addGrant(grant: GrantState): void {
+    this.waitingGrants.set(grant.index, grant);
+    const at = u64(grant.index);
+    const identity = utf8.encode(grant.identity);
+    let position = 0;
+    for (const id of grant.ids) {
+      this.append('g', id, grant.index, tagged(POLICY_TAG.workGrant, utf8.encode(id), [0], at));
+      this.append('w', grant.identity, id, tagged(POLICY_TAG.identityWork, identity, [0], at, u32(position++), utf8.encode(id)));
+    }
+    for (const id of this.resident.addNearIds(grant)) this.put(tagged(POLICY_TAG.nearId, at, utf8.encode(id)));
+  }
+
+  updateGrant(grant: GrantState): void {
+    this.waitingGrants.set(grant.index, grant);
+  }
+
+  addUse(use: UseState): void {
+    this.uses.set(use.index, use);
+    this.append('u', use.model, use.index, tagged(POLICY_TAG.modelUse, utf8.encode(use.model), [0], u64(use.index)));
+    this.put(tagged(POLICY_TAG.use, u64(use.index)));
+    this.waitingUses.push(use.index);
+  }
+
+  addCreatorKey(key: KeyRef): void {
+    if (this.resident.creatorKeys.has(key)) return;
+    this.resident.creatorKeys.add(key);
+    this.put(tagged(POLICY_TAG.creatorKey, utf8.encode(key)));
+  }
+
+  setIdentity(key: KeyRef, identity: KeyRef): void {
+    this.resident.identities.set(key, identity);
+    this.put(tagged(POLICY_TAG.identity, utf8.encode(key)), utf8.encode(identity));
+  }
+
+  setRotation(from: KeyRef, rotation: Rotation): void {
+    this.resident.rotations.set(from, rotation);
+    this.put(tagged(POLICY_TAG.rotation, utf8.encode(from)), json(rotation));
+  }
+
+  addLineage(edge: LineageEdge): void {
+    this.resident.addLineage(edge);
+    this.put(tagged(POLICY_TAG.lineage, u64(edge.lineageIndex)), json({ parent: edge.parent, child: edge.child, relation: edge.relation }));
+  }
+
+  addRetirement(model: ModelId, retirement: RetirementState): void {
+    this.resident.addRetirement(model, retirement);
+    this.put(tagged(POLICY_TAG.retirement, u64(retirement.index)), json({ model, effective: retirement.effective, status: retirement.status }));
+  }
+
+  private put(key: Uint8Array, value = EMPTY): void {
+    this.waitingOps.push({ key, value });
+  }
+
+  private append(kind: ListKind, name: string, value: number | string, key: Uint8Array): void {
+    const listKey = kind + name;
+    const waiting = this.waitingLists.get(listKey);
+    if (waiting) waiting.push(value);
+    else this.waitingLists.set(listKey, [value]);
+    this.put(key);
+  }
+
+  // ---- loading ---------------------------------------------------------------------------
+
+  private async load(fact: Fact, pins: Pins): Promise<void> {
+    const epoch = this.epoch;
+    const keep = await this.read(fact);
+    // A flush during the read may have moved waiting changes into the store after the read
+    // looked there: read again rather than cache what may lack them.
+    if (epoch === this.epoch) keep(pins);
+  }
+
+  /** Reads a fact; the function returned caches it and pins it for one operation. */
+  private async read(fact: Fact): Promise<(pins: Pins) => void> {
+    switch (fact.kind) {
+      case 'record':
+        return this.readRecord(fact.index);
+      case 'list':
+        return this.readList(fact.key);
+      case 'leaf':
+        return this.readLeaf(fact.hex);
+    }
+  }
+
+  private async readRecord(index: number): Promise<(pins: Pins) => void> {
+    const [entry, changes] = await Promise.all([this.entries.readEntry(index), this.space.get(tagged(POLICY_TAG.grantChanges, u64(index)))]);
+    const record = entry && index < this.applied ? parseTrusted(entry) : undefined;
+    const type = record && (RECORD_TYPES as readonly string[]).includes(record.payload.type) ? record.payload.type : undefined;
+    return (pins) => {
+      if (type === 'training-use') {
+        const use = newUseState(index, record!.payload as TrainingUseRecord);
+        this.uses.set(index, use);
+        pins.uses.set(index, use);
+      }
+      const grant = type === 'consent-grant' ? this.grantFrom(index, record!.payload as ConsentGrantRecord, changes) : undefined;
+      const known = grant ? { type, grant } : { type };
+      this.records.set(index, known);
+      pins.records.set(index, known);
+    };
+  }
+
+  /** A stored grant's state: its record, the identity and rotation facts, and its changes. */
+  private grantFrom(index: number, record: ConsentGrantRecord, changes: Uint8Array | undefined): GrantState {
+    // A key's identity and rotation never change once it has signed a grant (spec/policy.md,
+    // key rotation), so what holds now held when the grant was applied.
+    const rotation = this.resident.rotations.get(record.author);
+    const grant = newGrantState(index, record, this.identityOf(record.author) ?? record.author, rotation && rotation.rotationIndex < index ? rotation : undefined);
+    return changes ? { ...grant, ...parseJson<GrantChanges>(changes) } : grant;
+  }
+
+  private async readList(key: string): Promise<(pins: Pins) => void> {
+    const kind = key[0] as ListKind;
+    const prefix = named({ g: POLICY_TAG.workGrant, w: POLICY_TAG.identityWork, u: POLICY_TAG.modelUse }[kind], key.slice(1));
+    const values: Array<number | string> = [];
+    for await (const [k] of this.space.range(prefixRange(prefix))) {
+      values.push(kind === 'w' ? text.decode(k.subarray(prefix.length + 12)) : readU64(k, prefix.length));
+    }
+    const list = kind === 'w' ? [...new Set(values)] : values;
+    return (pins) => {
+      this.lists.set(key, list);
+      pins.lists.set(key, list);
+    };
+  }
+
+  private async readLeaf(hex: string): Promise<(pins: Pins) => void> {
+    const hash = fromHex(hex);
+    const found = hash && hash.length === 32 ? await this.entries.findByLeafHash(hash) : undefined;
+    const index = found !== undefined && found < this.applied ? found : -1;
+    return (pins) => {
+      // An entry applied while this read ran has set its own answer, which is newer.
+      if (this.leaves.get(hex) !== undefined) return;
+      this.leaves.set(hex, index);
+      pins.leaves.set(hex, index);
+    };
+  }
+
+  private async loadResident(): Promise<void> {
+    const scan = (tag: number) => this.space.range(prefixRange(Uint8Array.of(tag)));
+    const name = (key: Uint8Array) => text.decode(key.subarray(1)) as KeyRef;
+    for await (const [key] of scan(POLICY_TAG.creatorKey)) this.resident.creatorKeys.add(name(key));
+    for await (const [key, value] of scan(POLICY_TAG.identity)) this.resident.identities.set(name(key), text.decode(value) as KeyRef);
+    for await (const [key, value] of scan(POLICY_TAG.rotation)) this.resident.rotations.set(name(key), parseJson<Rotation>(value));
+    for await (const [key, value] of scan(POLICY_TAG.lineage)) this.resident.addLineage({ lineageIndex: readU64(key, 1), ...parseJson<Omit<LineageEdge, 'lineageIndex'>>(value) });
+    for await (const [key, value] of scan(POLICY_TAG.retirement)) {
+      const { model, ...rest } = parseJson<{ model: ModelId } & Omit<RetirementState, 'index'>>(value);
+      this.resident.addRetirement(model, { index: readU64(key, 1), ...rest });
+    }
+    for await (const [key] of scan(POLICY_TAG.nearId)) this.resident.near.add(text.decode(key.subarray(9)), readU64(key, 1));
+    for await (const [key, value] of scan(POLICY_TAG.count)) this.counts.set(text.decode(key.subarray(1, key.length - 1)) as RecordType, readU64(value));
+  }
+}
+
+/** Facts loaded for one operation, valid while no flush has happened since (`epoch`). */
+interface Pins {
+  epoch: number;
+  records: Map<number, KnownEntry>;
+  uses: Map<number, UseState>;
+  lists: Map<string, Array<number | string>>;
+  leaves: Map<string, number>;
+}
+
+function newPins(epoch: number): Pins {
+  return { epoch, records: new Map(), uses: new Map(), lists: new Map(), leaves: new Map() };
+}
+
+type GrantChanges = { supersedes?: number; supersededBy?: number; revocations?: RevocationState[] };
+
+function grantChanges(grant: GrantState): GrantChanges | undefined {
+  const { supersedes, supersededBy, revocations } = grant;
+  if (supersedes === undefined && supersededBy === undefined && !revocations) return undefined;
+  return { supersedes, supersededBy, revocations };
+}
+
+/** Runs an operation on the server's policy, loading the facts it needs from the store first. */
+export type RunPolicy = <T>(operation: (policy: ConsentPolicy) => T) => Promise<T>;
