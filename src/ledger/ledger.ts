@@ -2,8 +2,9 @@
  * The ledger: admission in front of the log, an integration loop behind it, and the query index
  * kept in step with the published checkpoint.
  *
- *  - The consent policy (memory) is fed every sequenced record in log order: on open by
- *    replaying the log, later by catching up before each admission and each indexing round.
+ *  - The consent policy is fed every sequenced record in log order, catching up before each
+ *    admission and each indexing round. Its facts are kept in store.space('policy') with the
+ *    size they cover (StoredPolicyFacts), so on open it is fed only what that size lacks.
  *  - The query index (store.space('ledger')) covers entries [0, N) with N ≤ checkpoint size and
  *    is rebuilt from the log alone (reindex).
  */
@@ -50,6 +51,8 @@ export interface LedgerOptions {
 }
 
 const READ_PAGE = 1024;
+/** Waiting policy changes (store operations) past which the feed itself flushes them. */
+const FLUSH_WAITING = 100_000;
 
 type UseListener = (use: UseReport, claimants: string[]) => void;
 
@@ -143,8 +146,8 @@ class LedgerImpl implements Ledger {
   // ---- the policy feed -------------------------------------------------------------------
 
   /**
-   * Applies sequenced entries [fed, size) to the policy, in log order, and stores its facts
-   * after each page (with the new fed size, so a crash repeats at most that page).
+   * Applies sequenced entries [fed, size) to the policy, in log order. Its facts are stored by
+   * each integration round (flushFacts), and here only when a long catch-up has piled up many.
    */
   private syncPolicy(size: number): Promise<void> {
     return this.policyFeed.run(async () => {
@@ -156,7 +159,7 @@ class LedgerImpl implements Ledger {
         }
         at += count;
         this.fed = at;
-        await this.facts.flush(at);
+        if (this.facts.waitingSize >= FLUSH_WAITING) await this.facts.flush();
       }
     });
   }
@@ -270,6 +273,8 @@ class LedgerImpl implements Ledger {
   private async round(): Promise<void> {
     if (this.log.sequencedSize > this.log.checkpoint.checkpoint.size) await this.log.integrate();
     await this.indexUpTo(this.log.checkpoint.checkpoint.size, true);
+    // Off the admission path: a flush is a durable write, and admissions must not wait for one.
+    await this.facts.flush();
   }
 
   private async indexUpTo(size: number, notify: boolean): Promise<void> {

@@ -7,8 +7,9 @@
  *    runs the operation again (the policy reads before it writes, so that is safe).
  *  - Per-creator-key and per-model facts are keys too, and all of them are loaded on open.
  *  - Changes wait in memory until `flush`, which writes them and the fed size `F` in one batch:
- *    the facts always describe exactly the entries [0, F), and on open the ledger applies the
- *    entries from F on again. Until then reads see the waiting changes.
+ *    the stored facts always describe exactly the entries [0, F), and on open the ledger applies
+ *    the entries from F on again. Until then reads see the waiting changes. A flush does not
+ *    stop the policy: changes made while it writes wait for the next one.
  */
 import { Lru } from '../log/lru.js';
 import {
@@ -83,17 +84,18 @@ export class StoredPolicyFacts implements PolicyFacts {
   private readonly counts = new Map<RecordType, number>();
   private readonly records: Lru<number, KnownEntry>;
   private readonly uses: Lru<number, UseState>;
-  /** Lists as stored (changes waiting for the flush are in `waitingLists`). */
+  /** Lists as stored (changes not yet stored are in `waiting` and `flushing`). */
   private readonly lists: Lru<string, Array<number | string>>;
   /** Leaf hash (hex) → record index, or -1 for none. */
   private readonly leaves: Lru<string, number>;
 
-  private waitingOps: Op[] = [];
-  private waitingGrants = new Map<number, GrantState>();
-  private waitingLists = new Map<string, Array<number | string>>();
-  private waitingUses: number[] = [];
-  /** Counts flushes: a load that a flush overtook may have read the store before it. */
+  /** Changes not yet written, and those a flush is writing. */
+  private waiting = newChanges();
+  private flushing: Changes | undefined;
+  private flushes: Promise<void> = Promise.resolve();
+  /** Counts flushes; the facts each of the last few changed (see `changedSince`). */
   private epoch = 0;
+  private readonly recentFlushes: Array<{ epoch: number; facts: Set<string> }> = [];
   /** The facts loaded for the operation `run` is running now (see `run`). */
   private pins: Pins | undefined;
   private applied: number;
@@ -132,9 +134,9 @@ export class StoredPolicyFacts implements PolicyFacts {
    * still completes. Pins are dropped when a flush moves changes they may predate into the store.
    */
   async run<T>(operation: () => T): Promise<T> {
-    let pins = newPins(this.epoch);
+    const pins = newPins(this.epoch);
     for (;;) {
-      if (pins.epoch !== this.epoch) pins = newPins(this.epoch);
+      this.unpinChanged(pins);
       this.pins = pins;
       try {
         return operation();
@@ -148,29 +150,80 @@ export class StoredPolicyFacts implements PolicyFacts {
     }
   }
 
-  /** Writes the waiting changes and the fed size `fed` in one batch. */
-  async flush(fed: number): Promise<void> {
-    if (fed <= this.flushed && this.waitingOps.length === 0 && this.waitingGrants.size === 0) return;
-    const ops = [...this.waitingOps];
-    for (const grant of this.waitingGrants.values()) {
-      const changes = grantChanges(grant);
-      if (changes) ops.push({ key: tagged(POLICY_TAG.grantChanges, u64(grant.index)), value: json(changes) });
+  /** Operations waiting for the next flush. */
+  get waitingSize(): number {
+    return this.waiting.ops.length + this.waiting.grants.size;
+  }
+
+  /**
+   * Writes the changes made so far and the fed size F they bring the stored facts to, in one
+   * batch. Flushes run one at a time; if the write fails, the changes wait for the next one.
+   */
+  flush(): Promise<void> {
+    const next = this.flushes.then(() => this.flushOnce());
+    this.flushes = next.catch(() => undefined);
+    return next;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const changes = this.waiting;
+    const fed = this.applied;
+    if (fed <= this.flushed && changes.ops.length === 0 && changes.grants.size === 0) return;
+    this.waiting = newChanges();
+    this.flushing = changes;
+    const ops = [...changes.ops];
+    for (const grant of changes.grants.values()) {
+      const altered = grantChanges(grant);
+      if (altered) ops.push({ key: tagged(POLICY_TAG.grantChanges, u64(grant.index)), value: json(altered) });
     }
     for (const [type, n] of this.counts) ops.push({ key: named(POLICY_TAG.count, type), value: u64(n) });
     ops.push({ key: Uint8Array.of(POLICY_TAG.fed), value: u64(fed) });
-    await this.space.write(ops);
-    this.epoch++;
-    this.applied = Math.max(this.applied, fed);
-    this.flushed = fed;
-    for (const grant of this.waitingGrants.values()) this.records.set(grant.index, { type: 'consent-grant', grant });
-    for (const [key, added] of this.waitingLists) {
-      const stored = this.lists.get(key);
-      if (stored) stored.push(...added);
+    try {
+      await this.space.write(ops);
+    } catch (err) {
+      this.waiting = mergeChanges(changes, this.waiting);
+      throw err;
+    } finally {
+      this.flushing = undefined;
     }
-    this.waitingOps = [];
-    this.waitingGrants = new Map();
-    this.waitingLists = new Map();
-    this.waitingUses = [];
+    this.flushed = fed;
+    this.epoch++;
+    const changed = new Set<string>();
+    for (const grant of changes.grants.values()) {
+      this.records.set(grant.index, { type: 'consent-grant', grant });
+      changed.add(recordFact(grant.index));
+    }
+    for (const [key, added] of changes.lists) {
+      this.lists.get(key)?.push(...added);
+      changed.add(listFact(key));
+    }
+    this.recentFlushes.push({ epoch: this.epoch, facts: changed });
+    if (this.recentFlushes.length > RECENT_FLUSHES) this.recentFlushes.shift();
+  }
+
+  /**
+   * The facts flushes after `epoch` changed in the store, or 'all' if that is too long ago to
+   * tell. A fact read from the store while one of them was written may predate it.
+   */
+  private changedSince(epoch: number): Set<string> | 'all' {
+    if (epoch === this.epoch) return new Set();
+    const first = this.recentFlushes.findIndex((f) => f.epoch > epoch);
+    if (first < 0 || this.recentFlushes[first].epoch !== epoch + 1) return 'all';
+    return new Set(this.recentFlushes.slice(first).flatMap((f) => [...f.facts]));
+  }
+
+  /** Drops the pins a flush since they were taken may have made stale. */
+  private unpinChanged(pins: Pins): void {
+    const changed = this.changedSince(pins.epoch);
+    pins.epoch = this.epoch;
+    if (changed === 'all') {
+      for (const map of [pins.records, pins.uses, pins.lists, pins.leaves]) map.clear();
+      return;
+    }
+    for (const fact of changed) {
+      if (fact.startsWith('r')) pins.records.delete(Number(fact.slice(1)));
+      else pins.lists.delete(fact.slice(1));
+    }
   }
 
   /** Records of each type among the entries applied. */
@@ -180,7 +233,7 @@ export class StoredPolicyFacts implements PolicyFacts {
 
   /** Indexes of the training uses applied, in log order. */
   async *useIndexes(): AsyncIterable<number> {
-    const waiting = [...this.waitingUses];
+    const waiting = [...(this.flushing?.uses ?? []), ...this.waiting.uses];
     let last = -1;
     for await (const [key] of this.space.range(prefixRange(Uint8Array.of(POLICY_TAG.use)))) yield (last = readU64(key, 1));
     for (const index of waiting) if (index > last) yield index;
@@ -189,7 +242,7 @@ export class StoredPolicyFacts implements PolicyFacts {
   // ---- per record ----------------------------------------------------------------------
 
   recordType(index: number): RecordType | undefined {
-    if (this.waitingGrants.has(index)) return 'consent-grant';
+    if (this.changedGrant(index)) return 'consent-grant';
     return this.known(index).type;
   }
 
@@ -200,7 +253,7 @@ export class StoredPolicyFacts implements PolicyFacts {
   }
 
   grant(index: number): GrantState | undefined {
-    return this.waitingGrants.get(index) ?? this.known(index).grant;
+    return this.changedGrant(index) ?? this.known(index).grant;
   }
 
   use(index: number): UseState | undefined {
@@ -223,6 +276,11 @@ export class StoredPolicyFacts implements PolicyFacts {
     return this.list('u', model) as number[];
   }
 
+  /** A grant as changed since the last completed flush. */
+  private changedGrant(index: number): GrantState | undefined {
+    return this.waiting.grants.get(index) ?? this.flushing?.grants.get(index);
+  }
+
   private known(index: number): KnownEntry {
     const known = this.records.get(index) ?? this.pins?.records.get(index);
     if (known === undefined) throw new FactMissing({ kind: 'record', index } satisfies Fact);
@@ -233,8 +291,9 @@ export class StoredPolicyFacts implements PolicyFacts {
     const key = kind + name;
     const stored = this.lists.get(key) ?? this.pins?.lists.get(key);
     if (!stored) throw new FactMissing({ kind: 'list', key } satisfies Fact);
-    const waiting = this.waitingLists.get(key);
-    return waiting ? [...stored, ...waiting] : stored;
+    const flushing = this.flushing?.lists.get(key);
+    const waiting = this.waiting.lists.get(key);
+    return flushing || waiting ? [...stored, ...(flushing ?? []), ...(waiting ?? [])] : stored;
   }
 
   // ---- per creator key and model ---------------------------------------------------------
@@ -265,7 +324,7 @@ export class StoredPolicyFacts implements PolicyFacts {
   }
 
   addGrant(grant: GrantState): void {
-    this.waitingGrants.set(grant.index, grant);
+    this.waiting.grants.set(grant.index, grant);
     const at = u64(grant.index);
     const identity = utf8.encode(grant.identity);
     let position = 0;
@@ -277,14 +336,14 @@ export class StoredPolicyFacts implements PolicyFacts {
   }
 
   updateGrant(grant: GrantState): void {
-    this.waitingGrants.set(grant.index, grant);
+    this.waiting.grants.set(grant.index, grant);
   }
 
   addUse(use: UseState): void {
     this.uses.set(use.index, use);
     this.append('u', use.model, use.index, tagged(POLICY_TAG.modelUse, utf8.encode(use.model), [0], u64(use.index)));
     this.put(tagged(POLICY_TAG.use, u64(use.index)));
-    this.waitingUses.push(use.index);
+    this.waiting.uses.push(use.index);
   }
 
   addCreatorKey(key: KeyRef): void {
@@ -314,14 +373,14 @@ export class StoredPolicyFacts implements PolicyFacts {
   }
 
   private put(key: Uint8Array, value = EMPTY): void {
-    this.waitingOps.push({ key, value });
+    this.waiting.ops.push({ key, value });
   }
 
   private append(kind: ListKind, name: string, value: number | string, key: Uint8Array): void {
     const listKey = kind + name;
-    const waiting = this.waitingLists.get(listKey);
+    const waiting = this.waiting.lists.get(listKey);
     if (waiting) waiting.push(value);
-    else this.waitingLists.set(listKey, [value]);
+    else this.waiting.lists.set(listKey, [value]);
     this.put(key);
   }
 
@@ -330,9 +389,11 @@ export class StoredPolicyFacts implements PolicyFacts {
   private async load(fact: Fact, pins: Pins): Promise<void> {
     const epoch = this.epoch;
     const keep = await this.read(fact);
-    // A flush during the read may have moved waiting changes into the store after the read
-    // looked there: read again rather than cache what may lack them.
-    if (epoch === this.epoch) keep(pins);
+    // A flush during the read may have moved changes of this fact into the store after the
+    // read looked there: read again rather than keep what may lack them.
+    const changed = this.changedSince(epoch);
+    if (fact.kind !== 'leaf' && (changed === 'all' || changed.has(fact.kind === 'record' ? recordFact(fact.index) : listFact(fact.key)))) return;
+    keep(pins);
   }
 
   /** Reads a fact; the function returned caches it and pins it for one operation. */
@@ -415,7 +476,33 @@ export class StoredPolicyFacts implements PolicyFacts {
   }
 }
 
-/** Facts loaded for one operation, valid while no flush has happened since (`epoch`). */
+/** Changes not yet in the store, in the order they were made. */
+interface Changes {
+  ops: Op[];
+  /** New and changed grants: their latest state. */
+  grants: Map<number, GrantState>;
+  /** Values appended to lists (g, w, u keys). */
+  lists: Map<string, Array<number | string>>;
+  uses: number[];
+}
+
+function newChanges(): Changes {
+  return { ops: [], grants: new Map(), lists: new Map(), uses: [] };
+}
+
+/** `earlier` then `later`, as if made in one go. */
+function mergeChanges(earlier: Changes, later: Changes): Changes {
+  const lists = new Map(earlier.lists);
+  for (const [key, values] of later.lists) lists.set(key, [...(lists.get(key) ?? []), ...values]);
+  return { ops: [...earlier.ops, ...later.ops], grants: new Map([...earlier.grants, ...later.grants]), lists, uses: [...earlier.uses, ...later.uses] };
+}
+
+/** Flushes remembered for loads and pins that overlap them; older overlaps are read again. */
+const RECENT_FLUSHES = 64;
+const recordFact = (index: number) => `r${index}`;
+const listFact = (key: string) => `l${key}`;
+
+/** Facts loaded for one operation, valid but for what flushes since `epoch` changed. */
 interface Pins {
   epoch: number;
   records: Map<number, KnownEntry>;

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { isKeyRef, preview } from './keys.js';
 import { isRecordTime } from './time.js';
-import { isWorkId, schemeBefore, WORK_ID_DESCRIPTION, workIdScheme, type WorkId, type WorkIdScheme } from './works.js';
+import { isWorkId, schemeBefore, WORK_ID_DESCRIPTION, workIdScheme, type WorkIdScheme } from './works.js';
 
 export const RECORD_TYPES = ['creator', 'consent-grant', 'consent-revocation', 'training-use', 'model-lineage', 'model-retirement'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];

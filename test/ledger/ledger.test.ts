@@ -14,6 +14,7 @@ import { nodeHasher } from '../../src/platform/node-hasher.js';
 import { nodeSigner } from '../../src/platform/node-signer.js';
 import { type UseItem, fromBase64, parseRecord, signRecord, toHex, verifyManifestItem, writeManifest } from '../../src/records/index.js';
 import { LevelLogStore } from '../../src/store/index.js';
+import { readU64 } from '../../src/ledger/keys.js';
 import { ALL_ALLOWED, alice, bob, builder1, builder2, carol, creator, grant, item, lineage, revocation, sha256Id, signRaw, use, verify } from '../records/fixtures.js';
 import { type TestLedger, ORIGIN, chunked, freshDir, logKey, logVerifier, openTestLedger, settled } from './support.js';
 
@@ -222,6 +223,27 @@ describe('durability of the index', () => {
     expect(await second.consentsOfWork(W1)).toEqual(before.c);
     const [rv] = await second.submit([sign(revocation(alice, { index: ga.index }), alice)]);
     expect(rv.index).toBe(size);
+  });
+
+  it('keeps the policy facts with the size they cover; a store without them is fed again from 0', async () => {
+    const dir = await freshDir();
+    const first = await openTestLedger(dir);
+    const { ga } = await seed(first);
+    const [rv] = await first.submit([sign(revocation(alice, { index: ga.index }, '2026-01-01T00:00:00Z', '2026-08-01T00:00:00Z'), alice)]);
+    await settled(first, rv.index);
+    const ask = async (ledger: TestLedger) => ({ w1: await ledger.usesOfWork(W1), c: await ledger.consentsOfWork(W1), a: await ledger.usesOfCreator(alice.ref), m: await ledger.model(builder1.ref, 'm1', '1') });
+    const before = await ask(first);
+    const size = first.log.sequencedSize;
+    await first.close();
+    const store = await LevelLogStore.open(dir);
+    const policy = store.space('policy');
+    expect(readU64(await policy.get(Uint8Array.of(0x46)) ?? new Uint8Array(8))).toBe(size);
+    // As a store written before the facts were kept: no policy space at all.
+    await policy.clear({ gte: Uint8Array.of(0), lt: Uint8Array.of(0xff) });
+    await store.close();
+    const second = await openTestLedger(dir);
+    expect(await ask(second)).toEqual(before);
+    expect((await rejection(second.submit([sign(revocation(bob, { index: ga.index }), bob)]))).field).toBe('[0].payload.grant');
   });
 
   it('catches the index up with entries integrated while it was not running', async () => {

@@ -2,8 +2,9 @@
  * The server's policy facts in LevelDB (StoredPolicyFacts) against the in-memory ones
  * (MemoryFacts): random logs of grants, supersessions, revocations, rotations, uses, lineage and
  * retirements over a few works and keys are applied to a policy on each, with caches of a few
- * entries (so nearly every read misses and is loaded), flushes at random points and restarts
- * that lose what was not flushed (as a crash would). Every question the server asks must get the
+ * entries (so nearly every read misses and is loaded), flushes at random points — awaited, left
+ * running while records are applied and questions asked, or failing as a full disk would — and
+ * restarts that lose what was not flushed (as a crash would). Every question the server asks must get the
  * same answer from both.
  */
 import fc from 'fast-check';
@@ -12,7 +13,7 @@ import { StoredPolicyFacts } from '../../src/ledger/policy-facts.js';
 import { defaultHasher } from '../../src/merkle/index.js';
 import { ConsentPolicy } from '../../src/policy/index.js';
 import { type KeyRef, type ModelId, type ParsedRecord, type RecordPayload, type RecordRef, type UseItem, toHex } from '../../src/records/index.js';
-import { LevelLogStore } from '../../src/store/index.js';
+import { type KeyValueSpace, LevelLogStore } from '../../src/store/index.js';
 import { tempDir } from '../support/tmp.js';
 import { KEY_POOL, builder1, builder2, grant, item, lineage, retirement, revocation, rotation, sha256Id, signed, use } from '../records/fixtures.js';
 
@@ -156,10 +157,19 @@ describe('StoredPolicyFacts', () => {
 
   it('answers as MemoryFacts do, with tiny caches, random flushes and restarts that lose unflushed facts', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(actionArb, { minLength: 1, maxLength: 40 }), fc.array(fc.constantFrom('flush', 'restart', 'none'), { minLength: 40, maxLength: 40 }), async (actions, events) => {
+      fc.asyncProperty(fc.array(actionArb, { minLength: 1, maxLength: 40 }), fc.array(fc.constantFrom('flush', 'background-flush', 'failed-flush', 'restart', 'none'), { minLength: 40, maxLength: 40 }), async (actions, events) => {
         const records = buildLog(actions);
         const byLeaf = new Map(records.map((r, i) => [toHex(defaultHasher.hashLeaf(r.entryBytes)), i]));
-        const space = store.space(`policy-test-${run++}`);
+        const stored_ = store.space(`policy-test-${run++}`);
+        let failWrites = false;
+        const space: KeyValueSpace = {
+          get: (key) => stored_.get(key),
+          getMany: (keys) => stored_.getMany(keys),
+          range: (opts) => stored_.range(opts),
+          clear: (opts) => stored_.clear(opts),
+          write: (ops) => (failWrites ? Promise.reject(new Error('no space left on device')) : stored_.write(ops)),
+        };
+        const background: Array<Promise<void>> = [];
         const entries = { readEntry: async (i: number) => records[i]?.entryBytes, findByLeafHash: async (h: Uint8Array) => byLeaf.get(toHex(h)) };
         const sizes = { records: 2, uses: 1, lists: 2, leaves: 2 };
         const reference = new ConsentPolicy();
@@ -168,16 +178,27 @@ describe('StoredPolicyFacts', () => {
         for (const [index, record] of records.entries()) {
           reference.apply(index, record);
           await facts.run(() => stored.apply(index, record));
-          if (events[index] === 'flush') await facts.flush(index + 1);
+          if (events[index] === 'flush') await facts.flush();
+          // A flush left running may still be waiting when a later one is made to fail.
+          if (events[index] === 'background-flush') background.push(facts.flush().catch((err: Error) => expect(err.message).toMatch('no space left')));
+          if (events[index] === 'failed-flush') {
+            failWrites = true;
+            // Refused, unless there was nothing to write; either way the changes must not be lost.
+            await facts.flush().catch((err: Error) => expect(err.message).toMatch('no space left'));
+            failWrites = false;
+          }
           if (events[index] === 'restart') {
+            await Promise.all(background.splice(0));
             // A crash: what was not flushed is gone, and the ledger applies the log again from F.
             facts = await StoredPolicyFacts.open(space, entries, sizes);
             stored = new ConsentPolicy({ facts, size: facts.fed });
             for (let again = facts.fed; again <= index; again++) await facts.run(() => stored.apply(again, records[again]));
           }
         }
+        const flushing = facts.flush();
         expect(await facts.run(() => answers(stored, records))).toEqual(answers(reference, records));
-        await facts.flush(records.length);
+        await Promise.all([...background, flushing]);
+        await facts.flush();
         const reopened = await StoredPolicyFacts.open(space, entries, sizes);
         expect(reopened.fed).toBe(records.length);
         const counts: Record<string, number> = {};
@@ -192,4 +213,39 @@ describe('StoredPolicyFacts', () => {
       { numRuns: 60 },
     );
   }, 120_000);
+
+  it('does not keep a fact read from the store before a flush that changed it', async () => {
+    const stored_ = store.space('policy-race');
+    let hold: { release: () => void; held: Promise<void> } | undefined;
+    const space: KeyValueSpace = {
+      // The next get reads the store now and answers only when released, as a slow read would.
+      get: async (key) => {
+        const value = await stored_.get(key);
+        const gate = hold;
+        hold = undefined;
+        if (gate) await gate.held;
+        return value;
+      },
+      getMany: (keys) => stored_.getMany(keys),
+      range: (opts) => stored_.range(opts),
+      clear: (opts) => stored_.clear(opts),
+      write: (ops) => stored_.write(ops),
+    };
+    const records = [signed(grant(KEY_POOL[0], [[WORKS[0]]]), KEY_POOL[0]), signed(revocation(KEY_POOL[0], { index: 0 }), KEY_POOL[0])];
+    const entries = { readEntry: async (i: number) => records[i]?.entryBytes, findByLeafHash: async () => undefined };
+    const first = await StoredPolicyFacts.open(space, entries);
+    await first.run(() => new ConsentPolicy({ facts: first }).apply(0, records[0]));
+    await first.flush();
+    const facts = await StoredPolicyFacts.open(space, entries);
+    const policy = new ConsentPolicy({ facts, size: facts.fed });
+    let release = () => {};
+    hold = { release: () => release(), held: new Promise<void>((r) => (release = r)) };
+    const slowRead = facts.run(() => policy.grant(0));
+    await new Promise((r) => setTimeout(r, 20));
+    await facts.run(() => policy.apply(1, records[1]));
+    await facts.flush();
+    release();
+    expect((await slowRead)?.revocations?.map((r) => r.index)).toEqual([1]);
+    expect((await facts.run(() => policy.consentsOfWork(WORKS[0], NOW))).map((c) => c.status)).toEqual(['revoked']);
+  });
 });
