@@ -6,7 +6,7 @@
  */
 import type { KeyValueSpace } from '../store/index.js';
 import { type ParsedRecord, type UseItem, decodeManifestItem, fromHex } from '../records/index.js';
-import { indexedKey, manifestUseKey, u64, workConsentKey, workUseKey } from './keys.js';
+import { indexedKey, manifestUseKey, u64, workUseKey } from './keys.js';
 import type { ManifestStore } from './manifests.js';
 
 const OPS_PER_WRITE = 20_000;
@@ -43,9 +43,7 @@ export class IndexWriter {
     for (const { index, record } of records) {
       if (!record) continue;
       const p = record.payload;
-      if (p.type === 'consent-grant') {
-        for (const id of new Set(p.works.flat())) this.ops.push({ key: workConsentKey(id, index), value: EMPTY });
-      } else if (p.type === 'training-use') {
+      if (p.type === 'training-use') {
         if (p.items) for (const [position, item] of p.items.entries()) await this.addItem({ useIndex: index, position, item }, onItem);
         else await this.indexManifestUse(index, fromHex(p.manifest!.root)!, onItem);
       }
@@ -83,7 +81,8 @@ export class IndexWriter {
     const workUses = this.workUses;
     this.ops = [];
     this.workUses = [];
-    if (ops.length > 0) await this.space.write(ops);
+    // Derived from the log: lost with a machine crash, the index is rebuilt from the older N.
+    if (ops.length > 0) await this.space.write(ops, { durable: false });
     if (workUses.length > 0) this.onWritten?.(workUses);
   }
 }

@@ -14,11 +14,12 @@ export const TAG = {
   manifestTile: 0x54, // T ‖ root ‖ u8 level ‖ u64 index
   manifestUse: 0x52, // R ‖ root ‖ u64 useIndex
   workUse: 0x57, // W ‖ id ‖ 0x00 ‖ u64 useIndex ‖ u64 position
-  workConsent: 0x47, // G ‖ id ‖ 0x00 ‖ u64 grantIndex
+  /** No longer written (grants by work are the policy's `g` keys); reindex removes old ones. */
+  legacyWorkConsent: 0x47, // G ‖ id ‖ 0x00 ‖ u64 grantIndex
 } as const;
 
 /** Tags of the query index proper: cleared by reindex. Manifests (M, I, T) are uploads, not derived. */
-export const INDEX_TAGS = [TAG.indexed, TAG.manifestUse, TAG.workUse, TAG.workConsent];
+export const INDEX_TAGS = [TAG.indexed, TAG.manifestUse, TAG.workUse, TAG.legacyWorkConsent];
 
 export function u64(value: number): Uint8Array {
   const out = new Uint8Array(8);
@@ -50,7 +51,6 @@ export const manifestItemsKey = (root: Uint8Array, chunk: number) => concat([TAG
 export const manifestTileKey = (root: Uint8Array, level: number, index: number) => concat([TAG.manifestTile], root, [level], u64(index));
 export const manifestUseKey = (root: Uint8Array, useIndex: number) => concat([TAG.manifestUse], root, u64(useIndex));
 export const workUseKey = (id: string, useIndex: number, position: number) => concat([TAG.workUse], utf8.encode(id), [0], u64(useIndex), u64(position));
-export const workConsentKey = (id: string, grantIndex: number) => concat([TAG.workConsent], utf8.encode(id), [0], u64(grantIndex));
 
 /** [gte, lt) covering every key that starts with `prefix`. */
 export function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt: Uint8Array } {
@@ -62,5 +62,5 @@ export function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt: Uint8Arr
   return { gte: prefix, lt: lt.subarray(0, i + 1) };
 }
 
-/** Prefix of one work's keys under a tag (W or G). */
+/** Prefix of one work's keys under a tag (W). */
 export const workPrefix = (tag: number, id: string) => concat([tag], utf8.encode(id), [0]);

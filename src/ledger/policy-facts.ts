@@ -93,9 +93,9 @@ export class StoredPolicyFacts implements PolicyFacts {
   private waiting = newChanges();
   private flushing: Changes | undefined;
   private flushes: Promise<void> = Promise.resolve();
-  /** Counts flushes; the facts each of the last few changed (see `changedSince`). */
-  private epoch = 0;
-  private readonly recentFlushes: Array<{ epoch: number; facts: Set<string> }> = [];
+  /** Loads reading the store now, and the pins of operations between attempts (see `overtake`). */
+  private readonly loading = new Set<Loading>();
+  private readonly pinned = new Set<Pins>();
   /** The facts loaded for the operation `run` is running now (see `run`). */
   private pins: Pins | undefined;
   private applied: number;
@@ -131,22 +131,26 @@ export class StoredPolicyFacts implements PolicyFacts {
   /**
    * Runs a policy operation, loading what it finds missing, until it completes. What it loaded
    * stays pinned for it until then, so an operation that reads more facts than the caches hold
-   * still completes. Pins are dropped when a flush moves changes they may predate into the store.
+   * still completes (a flush that changes a pinned fact unpins it: see `overtake`).
    */
   async run<T>(operation: () => T): Promise<T> {
-    const pins = newPins(this.epoch);
-    for (;;) {
-      this.unpinChanged(pins);
-      this.pins = pins;
-      try {
-        return operation();
-      } catch (err) {
-        if (!(err instanceof FactMissing)) throw err;
-        this.pins = undefined;
-        await this.load(err.fact as Fact, pins);
-      } finally {
-        this.pins = undefined;
+    let pins: Pins | undefined;
+    try {
+      for (;;) {
+        this.pins = pins;
+        try {
+          return operation();
+        } catch (err) {
+          if (!(err instanceof FactMissing)) throw err;
+          this.pins = undefined;
+          if (!pins) this.pinned.add((pins = newPins()));
+          await this.load(err.fact as Fact, pins);
+        } finally {
+          this.pins = undefined;
+        }
       }
+    } finally {
+      if (pins) this.pinned.delete(pins);
     }
   }
 
@@ -179,7 +183,8 @@ export class StoredPolicyFacts implements PolicyFacts {
     for (const [type, n] of this.counts) ops.push({ key: named(POLICY_TAG.count, type), value: u64(n) });
     ops.push({ key: Uint8Array.of(POLICY_TAG.fed), value: u64(fed) });
     try {
-      await this.space.write(ops);
+      // Derived from the log: lost with a machine crash, the facts are fed again from the older F.
+      await this.space.write(ops, { durable: false });
     } catch (err) {
       this.waiting = mergeChanges(changes, this.waiting);
       throw err;
@@ -187,42 +192,25 @@ export class StoredPolicyFacts implements PolicyFacts {
       this.flushing = undefined;
     }
     this.flushed = fed;
-    this.epoch++;
-    const changed = new Set<string>();
     for (const grant of changes.grants.values()) {
-      this.records.set(grant.index, { type: 'consent-grant', grant });
-      changed.add(recordFact(grant.index));
+      // A cached copy is now stale; a new grant is not cached: most are never read again soon,
+      // and caching each would push out the ones queries do read.
+      if (this.records.get(grant.index)) this.records.set(grant.index, { type: 'consent-grant', grant });
     }
-    for (const [key, added] of changes.lists) {
-      this.lists.get(key)?.push(...added);
-      changed.add(listFact(key));
-    }
-    this.recentFlushes.push({ epoch: this.epoch, facts: changed });
-    if (this.recentFlushes.length > RECENT_FLUSHES) this.recentFlushes.shift();
+    for (const [key, added] of changes.lists) this.lists.get(key)?.push(...added);
+    this.overtake(changes);
   }
 
   /**
-   * The facts flushes after `epoch` changed in the store, or 'all' if that is too long ago to
-   * tell. A fact read from the store while one of them was written may predate it.
+   * A flush has moved `changes` into the store and out of memory: a load that read the store
+   * before may lack them, and so may a fact pinned from such a read. Both are read again.
    */
-  private changedSince(epoch: number): Set<string> | 'all' {
-    if (epoch === this.epoch) return new Set();
-    const first = this.recentFlushes.findIndex((f) => f.epoch > epoch);
-    if (first < 0 || this.recentFlushes[first].epoch !== epoch + 1) return 'all';
-    return new Set(this.recentFlushes.slice(first).flatMap((f) => [...f.facts]));
-  }
-
-  /** Drops the pins a flush since they were taken may have made stale. */
-  private unpinChanged(pins: Pins): void {
-    const changed = this.changedSince(pins.epoch);
-    pins.epoch = this.epoch;
-    if (changed === 'all') {
-      for (const map of [pins.records, pins.uses, pins.lists, pins.leaves]) map.clear();
-      return;
-    }
-    for (const fact of changed) {
-      if (fact.startsWith('r')) pins.records.delete(Number(fact.slice(1)));
-      else pins.lists.delete(fact.slice(1));
+  private overtake(changes: Changes): void {
+    const changed = (fact: Fact) => (fact.kind === 'record' ? changes.grants.has(fact.index) : fact.kind === 'list' && changes.lists.has(fact.key));
+    for (const load of this.loading) if (changed(load.fact)) load.overtaken = true;
+    for (const pins of this.pinned) {
+      for (const index of pins.records.keys()) if (changes.grants.has(index)) pins.records.delete(index);
+      for (const key of pins.lists.keys()) if (changes.lists.has(key)) pins.lists.delete(key);
     }
   }
 
@@ -387,13 +375,15 @@ export class StoredPolicyFacts implements PolicyFacts {
   // ---- loading ---------------------------------------------------------------------------
 
   private async load(fact: Fact, pins: Pins): Promise<void> {
-    const epoch = this.epoch;
-    const keep = await this.read(fact);
-    // A flush during the read may have moved changes of this fact into the store after the
-    // read looked there: read again rather than keep what may lack them.
-    const changed = this.changedSince(epoch);
-    if (fact.kind !== 'leaf' && (changed === 'all' || changed.has(fact.kind === 'record' ? recordFact(fact.index) : listFact(fact.key)))) return;
-    keep(pins);
+    const loading: Loading = { fact, overtaken: false };
+    this.loading.add(loading);
+    try {
+      const keep = await this.read(fact);
+      // Overtaken by a flush of this fact: read again rather than keep what may lack it.
+      if (!loading.overtaken) keep(pins);
+    } finally {
+      this.loading.delete(loading);
+    }
   }
 
   /** Reads a fact; the function returned caches it and pins it for one operation. */
@@ -497,22 +487,22 @@ function mergeChanges(earlier: Changes, later: Changes): Changes {
   return { ops: [...earlier.ops, ...later.ops], grants: new Map([...earlier.grants, ...later.grants]), lists, uses: [...earlier.uses, ...later.uses] };
 }
 
-/** Flushes remembered for loads and pins that overlap them; older overlaps are read again. */
-const RECENT_FLUSHES = 64;
-const recordFact = (index: number) => `r${index}`;
-const listFact = (key: string) => `l${key}`;
+interface Loading {
+  fact: Fact;
+  /** A flush of this fact completed while it was being read. */
+  overtaken: boolean;
+}
 
-/** Facts loaded for one operation, valid but for what flushes since `epoch` changed. */
+/** Facts loaded for one operation (see `run`). */
 interface Pins {
-  epoch: number;
   records: Map<number, KnownEntry>;
   uses: Map<number, UseState>;
   lists: Map<string, Array<number | string>>;
   leaves: Map<string, number>;
 }
 
-function newPins(epoch: number): Pins {
-  return { epoch, records: new Map(), uses: new Map(), lists: new Map(), leaves: new Map() };
+function newPins(): Pins {
+  return { records: new Map(), uses: new Map(), lists: new Map(), leaves: new Map() };
 }
 
 type GrantChanges = { supersedes?: number; supersededBy?: number; revocations?: RevocationState[] };

@@ -103,9 +103,14 @@ export class LedgerQueries {
 
   /** Counts for GET /works/similar: indexed consent grants and use items naming `workId`. */
   async workCounts(workId: string): Promise<{ consents: number; uses: number }> {
-    let consents = 0;
-    for await (const _entry of this.space.range(prefixRange(workPrefix(TAG.workConsent, workId)))) consents++;
-    return { consents, uses: (await this.useRefs(workId)).length };
+    return { consents: (await this.indexedGrants(workId)).length, uses: (await this.useRefs(workId)).length };
+  }
+
+  /** Grants naming `workId` below the indexed size, with their status now. */
+  private async indexedGrants(workId: string) {
+    const now = new Date(this.src.now());
+    const indexed = this.src.indexed();
+    return (await this.policy((p) => p.consentsOfWork(workId, now))).filter((c) => c.index < indexed);
   }
 
   async usesOfWork(workId: string): Promise<UseReport[]> {
@@ -113,16 +118,12 @@ export class LedgerQueries {
   }
 
   async consentsOfWork(workId: string): Promise<Array<{ index: number; author: string; record: unknown; status: string }>> {
-    const prefix = workPrefix(TAG.workConsent, workId);
-    const now = new Date(this.src.now());
-    const statuses = new Map((await this.policy((p) => p.consentsOfWork(workId, now))).map((c) => [c.index, c.status]));
     const out = [];
-    for await (const [key] of this.space.range(prefixRange(prefix))) {
-      const index = readU64(key, prefix.length);
+    for (const { index, status } of await this.indexedGrants(workId)) {
       const [entry] = await this.src.store.readEntries(index, 1);
       const record = parseTrusted(entry);
       if (!record) continue;
-      out.push({ index, author: record.author, record: record.payload, status: statuses.get(index) ?? 'active' });
+      out.push({ index, author: record.author, record: record.payload, status });
     }
     return out;
   }

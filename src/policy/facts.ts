@@ -69,11 +69,12 @@ export interface PolicyFacts {
   addRetirement(model: ModelId, retirement: RetirementState): void;
 }
 
-/** A fact a PolicyFacts implementation has not loaded; run the operation again once it is. */
-export class FactMissing extends Error {
-  constructor(readonly fact: unknown) {
-    super('a policy fact is not loaded');
-  }
+/**
+ * A fact a PolicyFacts implementation has not loaded; run the operation again once it is. Not
+ * an Error: it is thrown and caught often, and capturing a stack trace would be most of its cost.
+ */
+export class FactMissing {
+  constructor(readonly fact: unknown) {}
 }
 
 /** Everything in memory: the policy of a browser or a CLI audit. */

@@ -177,7 +177,7 @@ export class LevelLogStore implements LogStore {
     }
   }
 
-  private async write(ops: BatchOp[], what: string): Promise<void> {
+  private async write(ops: BatchOp[], what: string, sync = true): Promise<void> {
     try {
       // A chained batch: classic-level's array form is several times slower for large batches.
       const batch = this.db.batch();
@@ -185,7 +185,8 @@ export class LevelLogStore implements LogStore {
         if (op.type === 'put') batch.put(op.key, op.value);
         else batch.del(op.key);
       }
-      await batch.write({ sync: true });
+      // One LevelDB log: a synced write also syncs every unsynced write before it.
+      await batch.write({ sync });
     } catch (err) {
       throw unavailable(`cannot write ${what}`, err);
     }
@@ -279,8 +280,8 @@ export class LevelLogStore implements LogStore {
   }
 
   /** @internal for LevelSpace */
-  async writeOps(ops: BatchOp[], what: string): Promise<void> {
-    return this.write(ops, what);
+  async writeOps(ops: BatchOp[], what: string, sync: boolean): Promise<void> {
+    return this.write(ops, what, sync);
   }
 
   async diskUsage(): Promise<number> {
@@ -318,10 +319,11 @@ class LevelSpace implements KeyValueSpace {
     return this.store.raw.getMany(keys.map((k) => this.k(k)));
   }
 
-  write(ops: Array<{ key: Uint8Array; value: Uint8Array | null }>): Promise<void> {
+  write(ops: Array<{ key: Uint8Array; value: Uint8Array | null }>, opts: { durable?: boolean } = {}): Promise<void> {
     return this.store.writeOps(
       ops.map((o) => (o.value === null ? { type: 'del', key: this.k(o.key) } : { type: 'put', key: this.k(o.key), value: o.value })),
       'index',
+      opts.durable ?? true,
     );
   }
 

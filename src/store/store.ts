@@ -21,8 +21,13 @@ export interface StoredTile {
 export interface KeyValueSpace {
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
   getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]>;
-  /** Atomic, durable batch of puts (value) and deletes (value null). */
-  write(ops: Array<{ key: Uint8Array; value: Uint8Array | null }>): Promise<void>;
+  /**
+   * Atomic batch of puts (value) and deletes (value null), durable once it resolves. With
+   * `durable: false` (data derived from the log, which can be derived again) it is not flushed
+   * to disk: a process crash keeps it, a machine crash may lose it together with later such
+   * writes but never a write made durable after it.
+   */
+  write(ops: Array<{ key: Uint8Array; value: Uint8Array | null }>, opts?: { durable?: boolean }): Promise<void>;
   /** Keys in [gte, lt) in order; `limit` caps the count; `reverse` walks backwards. */
   range(opts: { gte: Uint8Array; lt: Uint8Array; limit?: number; reverse?: boolean }): AsyncIterable<[Uint8Array, Uint8Array]>;
   /** Deletes every key in [gte, lt). */

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoredPolicyFacts } from '../../src/ledger/policy-facts.js';
 import { defaultHasher } from '../../src/merkle/index.js';
-import { ConsentPolicy } from '../../src/policy/index.js';
+import { ConsentPolicy, FactMissing } from '../../src/policy/index.js';
 import { type KeyRef, type ModelId, type ParsedRecord, type RecordPayload, type RecordRef, type UseItem, toHex } from '../../src/records/index.js';
 import { type KeyValueSpace, LevelLogStore } from '../../src/store/index.js';
 import { tempDir } from '../support/tmp.js';
@@ -110,7 +110,7 @@ function answers(policy: ConsentPolicy, records: ParsedRecord[]): unknown[] {
     try {
       out.push(f());
     } catch (err) {
-      if (err instanceof Error && err.constructor.name === 'FactMissing') throw err;
+      if (err instanceof FactMissing) throw err;
       out.push(`error: ${(err as Error).message}`);
     }
   };
@@ -167,7 +167,7 @@ describe('StoredPolicyFacts', () => {
           getMany: (keys) => stored_.getMany(keys),
           range: (opts) => stored_.range(opts),
           clear: (opts) => stored_.clear(opts),
-          write: (ops) => (failWrites ? Promise.reject(new Error('no space left on device')) : stored_.write(ops)),
+          write: (ops, opts) => (failWrites ? Promise.reject(new Error('no space left on device')) : stored_.write(ops, opts)),
         };
         const background: Array<Promise<void>> = [];
         const entries = { readEntry: async (i: number) => records[i]?.entryBytes, findByLeafHash: async (h: Uint8Array) => byLeaf.get(toHex(h)) };
@@ -229,7 +229,7 @@ describe('StoredPolicyFacts', () => {
       getMany: (keys) => stored_.getMany(keys),
       range: (opts) => stored_.range(opts),
       clear: (opts) => stored_.clear(opts),
-      write: (ops) => stored_.write(ops),
+      write: (ops, opts) => stored_.write(ops, opts),
     };
     const records = [signed(grant(KEY_POOL[0], [[WORKS[0]]]), KEY_POOL[0]), signed(revocation(KEY_POOL[0], { index: 0 }), KEY_POOL[0])];
     const entries = { readEntry: async (i: number) => records[i]?.entryBytes, findByLeafHash: async () => undefined };

@@ -94,9 +94,9 @@ class FillableStore implements LogStore {
       get: (k) => space.get(k),
       getMany: (ks) => space.getMany(ks),
       range: (o) => space.range(o),
-      async write(ops) {
+      async write(ops, opts) {
         refuse(disk, name);
-        return space.write(ops);
+        return space.write(ops, opts);
       },
       async clear(o) {
         refuse(disk, name);
