@@ -10,7 +10,10 @@
  * Prints a table of figures to stderr and one JSON line on stdout:
  * {"name":"soak","minutes","records","records_per_s","target_records_per_s","p50_ms_to_checkpoint",
  *  "p99_ms_to_checkpoint","queries","query_p50_ms","query_p99_ms","rss_start_mb","rss_end_mb",
- *  "rss_max_mb","rss_idle_after_mb","failed_requests"}. RSS at start is taken after seeding and a 10 s warm-up.
+ *  "rss_max_mb","rss_idle_after_mb","rss_slope_second_half_mb_per_min","records_per_s_by_minute","failed_requests"}.
+ * RSS at start is taken after seeding and a 10 s warm-up. Caches fill during the first minutes,
+ * so whether memory grows with the log shows best in the slope of RSS over the second half (a
+ * least-squares fit of the 5 s samples) and the rate's trend in the submissions per minute.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -197,13 +200,13 @@ async function main(): Promise<void> {
     await Promise.all([submitLoad(url, warmEnd, warm), queryLoad(url, warmEnd, creators, warm)]);
 
     const rssStart = await rssMb(pid);
-    const samples: Array<{ t: number; rss: number }> = [{ t: 0, rss: rssStart }];
+    const samples: Array<{ t: number; rss: number; records: number }> = [{ t: 0, rss: rssStart, records: 0 }];
     const figures: Figures = { submitLatencies: [], queryLatencies: [], records: 0, failed: 0 };
     const start = performance.now();
     const deadline = start + minutes * 60_000;
     const sampler = setInterval(() => {
       void rssMb(pid).then((rss) => {
-        samples.push({ t: (performance.now() - start) / 1000, rss });
+        samples.push({ t: (performance.now() - start) / 1000, rss, records: figures.records });
         process.stderr.write(`soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB\n`);
       });
     }, 5_000);
@@ -230,9 +233,11 @@ async function main(): Promise<void> {
       rss_end_mb: Math.round(rssEnd),
       rss_max_mb: Math.round(Math.max(...samples.map((s) => s.rss), rssEnd)),
       rss_idle_after_mb: Math.round(rssIdle),
+      rss_slope_second_half_mb_per_min: Number((slope(samples.filter((s) => s.t >= seconds / 2).map((s) => [s.t / 60, s.rss])) ?? 0).toFixed(1)),
+      records_per_s_by_minute: perMinute(samples),
       failed_requests: figures.failed,
     };
-    for (const [k, v] of Object.entries(result)) process.stderr.write(`${k.padEnd(24)} ${v}\n`);
+    for (const [k, v] of Object.entries(result)) process.stderr.write(`${k.padEnd(34)} ${v}\n`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     stopping = true;
@@ -242,6 +247,27 @@ async function main(): Promise<void> {
     }
     await dispatcher.close();
     await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Least-squares slope of y over x, or undefined for fewer than two points. */
+function slope(points: Array<[number, number]>): number | undefined {
+  if (points.length < 2) return undefined;
+  const mx = points.reduce((s, [x]) => s + x, 0) / points.length;
+  const my = points.reduce((s, [, y]) => s + y, 0) / points.length;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxx === 0 ? undefined : sxy / sxx;
+}
+
+/** Records per second within each whole minute of the run, from the 5 s samples. */
+function perMinute(samples: Array<{ t: number; records: number }>): number[] {
+  const out: number[] = [];
+  for (let m = 1; ; m++) {
+    const end = samples.find((s) => s.t >= m * 60);
+    const begin = [...samples].reverse().find((s) => s.t <= (m - 1) * 60 + 0.5) ?? samples[0];
+    if (!end) return out;
+    out.push(Math.round((end.records - begin.records) / (end.t - begin.t)));
   }
 }
 
