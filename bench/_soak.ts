@@ -10,7 +10,9 @@
  * Prints a table of figures to stderr and one JSON line on stdout:
  * {"name":"soak","minutes","records","records_per_s","target_records_per_s","p50_ms_to_checkpoint",
  *  "p99_ms_to_checkpoint","queries","query_p50_ms","query_p99_ms","rss_start_mb","rss_end_mb",
- *  "rss_max_mb","rss_idle_after_mb","rss_slope_second_half_mb_per_min","records_per_s_by_minute","failed_requests"}.
+ *  "rss_max_mb","rss_idle_after_mb","rss_slope_second_half_mb_per_min","heap_start_mb","heap_end_mb",
+ *  "heap_slope_second_half_mb_per_min","records_per_s_by_minute","failed_requests"}. The JS heap in
+ *  use comes from the server's /metrics (nodejs_heap_size_used_bytes).
  * RSS at start is taken after seeding and a 10 s warm-up. Caches fill during the first minutes,
  * so whether memory grows with the log shows best in the slope of RSS over the second half (a
  * least-squares fit of the 5 s samples) and the rate's trend in the submissions per minute.
@@ -65,6 +67,13 @@ async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
   return kb / 1024;
+}
+
+/** The server's JavaScript heap in use, in MiB (from /metrics). */
+async function heapMb(url: string): Promise<number> {
+  const res = await request(`${url}/metrics`, { dispatcher });
+  const text = await res.body.text();
+  return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1]) / 2 ** 20;
 }
 
 async function post(url: string, body: string): Promise<{ status: number; json: unknown }> {
@@ -200,20 +209,23 @@ async function main(): Promise<void> {
     await Promise.all([submitLoad(url, warmEnd, warm), queryLoad(url, warmEnd, creators, warm)]);
 
     const rssStart = await rssMb(pid);
-    const samples: Array<{ t: number; rss: number; records: number }> = [{ t: 0, rss: rssStart, records: 0 }];
+    const heapStart = await heapMb(url);
+    const samples: Array<{ t: number; rss: number; heap: number; records: number }> = [{ t: 0, rss: rssStart, heap: heapStart, records: 0 }];
     const figures: Figures = { submitLatencies: [], queryLatencies: [], records: 0, failed: 0 };
     const start = performance.now();
     const deadline = start + minutes * 60_000;
     const sampler = setInterval(() => {
-      void rssMb(pid).then((rss) => {
-        samples.push({ t: (performance.now() - start) / 1000, rss, records: figures.records });
-        process.stderr.write(`soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB\n`);
+      void Promise.all([rssMb(pid), heapMb(url)]).then(([rss, heap]) => {
+        samples.push({ t: (performance.now() - start) / 1000, rss, heap, records: figures.records });
+        process.stderr.write(`soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB, heap ${heap.toFixed(0)} MiB\n`);
       });
     }, 5_000);
     await Promise.all([submitLoad(url, deadline, figures), queryLoad(url, deadline, creators, figures)]);
     clearInterval(sampler);
     const seconds = (performance.now() - start) / 1000;
     const rssEnd = await rssMb(pid);
+    const heapEnd = await heapMb(url);
+    const secondHalf = samples.filter((s) => s.t >= seconds / 2);
     // Idle for 10 s: what V8 and LevelDB give back once the load stops.
     await new Promise((r) => setTimeout(r, 10_000));
     const rssIdle = await rssMb(pid);
@@ -233,7 +245,10 @@ async function main(): Promise<void> {
       rss_end_mb: Math.round(rssEnd),
       rss_max_mb: Math.round(Math.max(...samples.map((s) => s.rss), rssEnd)),
       rss_idle_after_mb: Math.round(rssIdle),
-      rss_slope_second_half_mb_per_min: Number((slope(samples.filter((s) => s.t >= seconds / 2).map((s) => [s.t / 60, s.rss])) ?? 0).toFixed(1)),
+      rss_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.rss])) ?? 0).toFixed(1)),
+      heap_start_mb: Math.round(heapStart),
+      heap_end_mb: Math.round(heapEnd),
+      heap_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.heap])) ?? 0).toFixed(1)),
       records_per_s_by_minute: perMinute(samples),
       failed_requests: figures.failed,
     };

@@ -235,6 +235,9 @@ export function createApp(opts: AppOptions): Hono<Env> {
   metrics.registry.register(new Gauge('pvl_log_entries', 'Entries durably sequenced (integrated or not).', () => log.sequencedSize));
   metrics.registry.register(new Gauge('pvl_tree_size', 'Size of the published checkpoint.', () => publishedSize()));
   metrics.registry.register(new Gauge('pvl_indexed_entries', 'Entries in the query index.', () => ledger.indexedSize));
+  // Whether memory grows with the log: the process as a whole, and the part the JS heap holds.
+  metrics.registry.register(new Gauge('process_resident_memory_bytes', 'Resident memory of the server process.', () => process.memoryUsage.rss()));
+  metrics.registry.register(new Gauge('nodejs_heap_size_used_bytes', 'JavaScript heap in use (after the last garbage collection, plus what was allocated since).', () => process.memoryUsage().heapUsed));
   if (opts.witnesses) {
     const w = opts.witnesses;
     metrics.registry.register(new Gauge('pvl_witness_up', 'Whether the witness answered its last request (1) or not (0).', () => w().map((s) => ({ labels: { witness: s.name }, value: s.up ? 1 : 0 }))));
