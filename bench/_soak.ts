@@ -11,8 +11,8 @@
  * {"name":"soak","minutes","records","records_per_s","target_records_per_s","p50_ms_to_checkpoint",
  *  "p99_ms_to_checkpoint","queries","query_p50_ms","query_p99_ms","rss_start_mb","rss_end_mb",
  *  "rss_max_mb","rss_idle_after_mb","rss_slope_second_half_mb_per_min","heap_start_mb","heap_end_mb",
- *  "heap_slope_second_half_mb_per_min","records_per_s_by_minute","failed_requests"}. The JS heap in
- *  use comes from the server's /metrics (nodejs_heap_size_used_bytes).
+ *  "heap_reserved_end_mb","external_end_mb","heap_slope_second_half_mb_per_min","records_per_s_by_minute",
+ *  "failed_requests"}. The JS heap (in use, reserved) and external memory come from /metrics.
  * RSS at start is taken after seeding and a 10 s warm-up. Caches fill during the first minutes,
  * so whether memory grows with the log shows best in the slope of RSS over the second half (a
  * least-squares fit of the 5 s samples) and the rate's trend in the submissions per minute.
@@ -69,12 +69,17 @@ async function rssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
-/** The server's JavaScript heap in use, in MiB (from /metrics). */
+/** The server's JavaScript heap in use, in MiB (from /metrics); also reports reserved heap and external memory. */
 async function heapMb(url: string): Promise<number> {
   const res = await request(`${url}/metrics`, { dispatcher });
   const text = await res.body.text();
-  return Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1]) / 2 ** 20;
+  const mb = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 2 ** 20;
+  memory.heapTotal = mb('nodejs_heap_size_total_bytes');
+  memory.external = mb('nodejs_external_memory_bytes');
+  return mb('nodejs_heap_size_used_bytes');
 }
+/** The latest reserved heap and external memory read by heapMb, in MiB. */
+const memory = { heapTotal: 0, external: 0 };
 
 async function post(url: string, body: string): Promise<{ status: number; json: unknown }> {
   const res = await request(`${url}/records?wait=checkpoint`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
@@ -217,7 +222,7 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => {
       void Promise.all([rssMb(pid), heapMb(url)]).then(([rss, heap]) => {
         samples.push({ t: (performance.now() - start) / 1000, rss, heap, records: figures.records });
-        process.stderr.write(`soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB, heap ${heap.toFixed(0)} MiB\n`);
+        process.stderr.write(`soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB, heap ${heap.toFixed(0)} of ${memory.heapTotal.toFixed(0)} MiB, external ${memory.external.toFixed(0)} MiB\n`);
       });
     }, 5_000);
     await Promise.all([submitLoad(url, deadline, figures), queryLoad(url, deadline, creators, figures)]);
@@ -248,6 +253,8 @@ async function main(): Promise<void> {
       rss_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.rss])) ?? 0).toFixed(1)),
       heap_start_mb: Math.round(heapStart),
       heap_end_mb: Math.round(heapEnd),
+      heap_reserved_end_mb: Math.round(memory.heapTotal),
+      external_end_mb: Math.round(memory.external),
       heap_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.heap])) ?? 0).toFixed(1)),
       records_per_s_by_minute: perMinute(samples),
       failed_requests: figures.failed,

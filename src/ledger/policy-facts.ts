@@ -123,7 +123,7 @@ export class StoredPolicyFacts implements PolicyFacts {
     return facts;
   }
 
-  /** Entries [0, fed) are described by the stored facts. */
+  /** Entries [0, fed) have been applied (on open: the size the stored facts describe). */
   get fed(): number {
     return this.applied;
   }

@@ -238,6 +238,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
   // Whether memory grows with the log: the process as a whole, and the part the JS heap holds.
   metrics.registry.register(new Gauge('process_resident_memory_bytes', 'Resident memory of the server process.', () => process.memoryUsage.rss()));
   metrics.registry.register(new Gauge('nodejs_heap_size_used_bytes', 'JavaScript heap in use (after the last garbage collection, plus what was allocated since).', () => process.memoryUsage().heapUsed));
+  metrics.registry.register(new Gauge('nodejs_heap_size_total_bytes', 'JavaScript heap reserved by V8.', () => process.memoryUsage().heapTotal));
+  metrics.registry.register(new Gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript objects, Buffers included.', () => process.memoryUsage().external));
   if (opts.witnesses) {
     const w = opts.witnesses;
     metrics.registry.register(new Gauge('pvl_witness_up', 'Whether the witness answered its last request (1) or not (0).', () => w().map((s) => ({ labels: { witness: s.name }, value: s.up ? 1 : 0 }))));
