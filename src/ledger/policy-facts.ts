@@ -16,14 +16,13 @@ import {
   type ConsentPolicy,
   type GrantState,
   type LineageEdge,
-  type ModelLinks,
   type PolicyFacts,
   type RetirementState,
   type RevocationState,
   type Rotation,
   type UseState,
   FactMissing,
-  ResidentFacts,
+  ResidentReads,
   newGrantState,
   newUseState,
 } from '../policy/index.js';
@@ -79,8 +78,8 @@ export interface PolicyCacheSizes {
   leaves?: number;
 }
 
-export class StoredPolicyFacts implements PolicyFacts {
-  private readonly resident = new ResidentFacts();
+/** Per-creator-key and per-model reads come from ResidentReads (loaded on open). */
+export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
   private readonly counts = new Map<RecordType, number>();
   private readonly records: Lru<number, KnownEntry>;
   private readonly uses: Lru<number, UseState>;
@@ -107,6 +106,7 @@ export class StoredPolicyFacts implements PolicyFacts {
     fed: number,
     sizes: PolicyCacheSizes,
   ) {
+    super();
     this.applied = fed;
     this.flushed = fed;
     this.records = new Lru(sizes.records ?? 65_536);
@@ -282,24 +282,6 @@ export class StoredPolicyFacts implements PolicyFacts {
     const flushing = this.flushing?.lists.get(key);
     const waiting = this.waiting.lists.get(key);
     return flushing || waiting ? [...stored, ...(flushing ?? []), ...(waiting ?? [])] : stored;
-  }
-
-  // ---- per creator key and model ---------------------------------------------------------
-
-  identityOf(key: KeyRef): KeyRef | undefined {
-    return this.resident.identities.get(key);
-  }
-  rotation(from: KeyRef): Rotation | undefined {
-    return this.resident.rotations.get(from);
-  }
-  isCreatorKey(key: KeyRef): boolean {
-    return this.resident.creatorKeys.has(key);
-  }
-  modelLinks(model: ModelId): ModelLinks | undefined {
-    return this.resident.models.get(model);
-  }
-  nearGrantIds(id: string, max?: number) {
-    return this.resident.near.query(id, max);
   }
 
   // ---- changes ---------------------------------------------------------------------------

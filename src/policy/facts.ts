@@ -77,15 +77,35 @@ export class FactMissing {
   constructor(readonly fact: unknown) {}
 }
 
+/** The per-creator-key and per-model reads, from facts every implementation keeps in memory. */
+export abstract class ResidentReads {
+  protected readonly resident = new ResidentFacts();
+
+  identityOf(key: KeyRef): KeyRef | undefined {
+    return this.resident.identities.get(key);
+  }
+  rotation(from: KeyRef): Rotation | undefined {
+    return this.resident.rotations.get(from);
+  }
+  isCreatorKey(key: KeyRef): boolean {
+    return this.resident.creatorKeys.has(key);
+  }
+  modelLinks(model: ModelId): ModelLinks | undefined {
+    return this.resident.models.get(model);
+  }
+  nearGrantIds(id: string, max?: number): NearMatch[] {
+    return this.resident.near.query(id, max);
+  }
+}
+
 /** Everything in memory: the policy of a browser or a CLI audit. */
-export class MemoryFacts implements PolicyFacts {
+export class MemoryFacts extends ResidentReads implements PolicyFacts {
   private readonly entries = new EntryTable();
   private readonly grants = new Map<number, GrantState>();
   private readonly uses = new Map<number, UseState>();
   private readonly grantsByWork = new Map<string, number[]>();
   private readonly worksByIdentity = new Map<KeyRef, Set<string>>();
   private readonly usesByModel = new Map<ModelId, number[]>();
-  protected readonly resident = new ResidentFacts();
 
   recordType(index: number): RecordType | undefined {
     return this.entries.type(index);
@@ -107,22 +127,6 @@ export class MemoryFacts implements PolicyFacts {
   }
   usesOfModel(model: ModelId): readonly number[] {
     return this.usesByModel.get(model) ?? [];
-  }
-
-  identityOf(key: KeyRef): KeyRef | undefined {
-    return this.resident.identities.get(key);
-  }
-  rotation(from: KeyRef): Rotation | undefined {
-    return this.resident.rotations.get(from);
-  }
-  isCreatorKey(key: KeyRef): boolean {
-    return this.resident.creatorKeys.has(key);
-  }
-  modelLinks(model: ModelId): ModelLinks | undefined {
-    return this.resident.models.get(model);
-  }
-  nearGrantIds(id: string, max?: number): NearMatch[] {
-    return this.resident.near.query(id, max);
   }
 
   addRecord(index: number, type: RecordType, leafHash: Uint8Array): void {

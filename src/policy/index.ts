@@ -6,5 +6,5 @@ export { type Verdict, type Judgement, VERDICT_PRECEDENCE, PolicyError } from '.
 export { type JudgeOptions, type ItemJudgement, type ConsentStatus, type ModelView, type DerivedModel, ConsentPolicy } from './consent-policy.js';
 export { CATEGORIES_FOR_PURPOSE } from './judge.js';
 export type { LineageEdge } from './state.js';
-export { type PolicyFacts, type Rotation, type ModelLinks, FactMissing, MemoryFacts, ResidentFacts } from './facts.js';
+export { type PolicyFacts, type Rotation, type ModelLinks, FactMissing, MemoryFacts, ResidentReads } from './facts.js';
 export { type GrantState, type UseState, type RevocationState, type RetirementState, newGrantState, newUseState } from './state.js';
