@@ -147,7 +147,7 @@ class LedgerImpl implements Ledger {
 
   /**
    * Applies sequenced entries [fed, size) to the policy, in log order. Its facts are stored by
-   * each integration round (flushFacts), and here only when a long catch-up has piled up many.
+   * each integration round (round()), and here only when a long catch-up has piled up many.
    */
   private syncPolicy(size: number): Promise<void> {
     return this.policyFeed.run(async () => {

@@ -27,7 +27,7 @@ import {
   newUseState,
 } from '../policy/index.js';
 import type { ConsentGrantRecord, KeyRef, ModelId, RecordType, TrainingUseRecord } from '../records/index.js';
-import { RECORD_TYPES, fromHex, toHex } from '../records/index.js';
+import { RECORD_TYPES, fromHex } from '../records/index.js';
 import type { KeyValueSpace } from '../store/index.js';
 import { concat, prefixRange, readU64, u64 } from './keys.js';
 import { parseTrusted } from './trusted.js';
@@ -85,7 +85,7 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
   private readonly uses: Lru<number, UseState>;
   /** Lists as stored (changes not yet stored are in `waiting` and `flushing`). */
   private readonly lists: Lru<string, Array<number | string>>;
-  /** Leaf hash (hex) → record index, or -1 for none. */
+  /** Leaf hash (hex) → record index, as found in the log (answers of none are only pinned). */
   private readonly leaves: Lru<string, number>;
 
   /** Changes not yet written, and those a flush is writing. */
@@ -256,7 +256,7 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
     return this.list('g', id) as number[];
   }
 
-  worksOfIdentity(identity: KeyRef): readonly string[] {
+  worksOfIdentity(identity: KeyRef): string[] {
     return [...new Set(this.list('w', identity) as string[])];
   }
 
@@ -286,10 +286,10 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
 
   // ---- changes ---------------------------------------------------------------------------
 
-  addRecord(index: number, type: RecordType, leafHash: Uint8Array): void {
+  /** The leaf hash is not kept: a lookup by leaf hash asks the log's dedup index. */
+  addRecord(index: number, type: RecordType): void {
     this.applied = Math.max(this.applied, index + 1);
     this.counts.set(type, (this.counts.get(type) ?? 0) + 1);
-    this.leaves.set(toHex(leafHash), index);
     if (type !== 'consent-grant') this.records.set(index, { type });
   }
 
@@ -425,9 +425,9 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
     const found = hash && hash.length === 32 ? await this.entries.findByLeafHash(hash) : undefined;
     const index = found !== undefined && found < this.applied ? found : -1;
     return (pins) => {
-      // An entry applied while this read ran has set its own answer, which is newer.
-      if (this.leaves.get(hex) !== undefined) return;
-      this.leaves.set(hex, index);
+      // A record found stays found; "none" may change as records are applied, so it is kept
+      // for this operation only.
+      if (index >= 0) this.leaves.set(hex, index);
       pins.leaves.set(hex, index);
     };
   }

@@ -130,11 +130,17 @@ export class LedgerQueries {
 
   async usesOfCreator(creatorKey: string): Promise<{ works: string[]; uses: UseReport[] }> {
     const works = await this.policy((p) => p.worksOf(creatorKey as KeyRef));
-    return { works, uses: await this.usesSince({ creator: creatorKey }, null) };
+    return { works, uses: await this.usesOfWorks(works, true, null) };
   }
 
   async usesSince(filter: { creator?: string; works?: string[] }, after: UseRef | null): Promise<UseReport[]> {
-    const works = filter.works ?? (filter.creator ? await this.policy((p) => p.worksOf(filter.creator as KeyRef)) : []);
+    if (filter.works) return this.usesOfWorks(filter.works, false, after);
+    const works = filter.creator ? await this.policy((p) => p.worksOf(filter.creator as KeyRef)) : [];
+    return this.usesOfWorks(works, filter.creator !== undefined, after);
+  }
+
+  /** Items naming `works` after `after`; a creator's (`nearCopies`) also those nearly copying them. */
+  private async usesOfWorks(works: string[], nearCopies: boolean, after: UseRef | null): Promise<UseReport[]> {
     const byRef = new Map<string, WorkRef>();
     const refsByWork = await Promise.all(works.map((work) => this.useRefs(work, after)));
     for (const [i, work] of works.entries()) {
@@ -144,7 +150,7 @@ export class LedgerQueries {
       }
     }
     // A creator also hears of items that nearly copy their works (spec/policy.md, rule 1a).
-    if (filter.creator && !filter.works) {
+    if (nearCopies) {
       for (const ref of this.nearCopyRefs(works, after)) {
         const key = `${ref.useIndex}.${ref.position}`;
         if (!byRef.has(key)) byRef.set(key, ref);
@@ -172,10 +178,12 @@ export class LedgerQueries {
     const view = await this.policy((p) => p.model(id as ModelId));
     if (!view) return undefined;
     const visible = (index: number) => index < this.src.indexed();
-    const records = await this.policy((p) => view.uses.filter(visible).map((index) => ({ index, record: p.use(index)!.record })));
-    const uses = records.map(({ index, record }) => {
-      return { index, items: record.items?.length ?? record.manifest!.count, manifest: record.manifest ?? null };
-    });
+    const uses = await this.policy((p) =>
+      view.uses.filter(visible).map((index) => {
+        const record = p.use(index)!.record;
+        return { index, items: record.items?.length ?? record.manifest!.count, manifest: record.manifest ?? null };
+      }),
+    );
     const edge = (e: { lineageIndex: number; parent: string; child: string; relation: string }) => ({ index: e.lineageIndex, parent: e.parent, child: e.child, relation: e.relation });
     const retired = view.retired && visible(view.retired.index) ? { index: view.retired.index, time: view.retired.effective, status: view.retired.status } : null;
     return { model: id, uses, parents: view.parents.filter((e) => visible(e.lineageIndex)).map(edge), children: view.children.filter((e) => visible(e.lineageIndex)).map(edge), retired };

@@ -42,7 +42,7 @@ export class StatsKeeper {
     const verdicts: Record<string, number> = {};
     let items = 0;
     const now = new Date(at);
-    // Counted before the uses are judged, so that both describe the same entries.
+    // Every record applied (sequenced), as before; verdicts are for the uses below treeSize.
     const records = this.facts.recordCounts();
     for await (const useIndex of this.facts.useIndexes()) {
       if (useIndex >= treeSize) break;

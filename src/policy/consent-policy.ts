@@ -96,10 +96,9 @@ export class ConsentPolicy implements PolicyView {
       throw new PolicyError('out-of-order', `records must be applied in log order: got index ${index} after ${this.lastIndex}`, 'index');
     }
     const payload = this.shareRepeated(record.payload);
-    const leafHash = this.hasher.hashLeaf(record.entryBytes);
     const write = this.changesOf(index, payload);
     this.lastIndex = index;
-    this.facts.addRecord(index, payload.type, leafHash);
+    this.facts.addRecord(index, payload.type, () => this.hasher.hashLeaf(record.entryBytes));
     write();
   }
 
@@ -474,7 +473,7 @@ export class ConsentPolicy implements PolicyView {
 
   /** Work identifiers named by the grants of the creator a key belongs to (all keys of its rotation chain). */
   worksOf(key: KeyRef): string[] {
-    return [...this.facts.worksOfIdentity(this.identityOf(key))];
+    return this.facts.worksOfIdentity(this.identityOf(key));
   }
 }
 

@@ -39,8 +39,8 @@ export interface PolicyFacts {
   use(index: number): UseState | undefined;
   /** Grants naming the identifier, in log order. */
   grantsOfWork(id: string): readonly number[];
-  /** Identifiers named by the creator's grants, each once. */
-  worksOfIdentity(identity: KeyRef): readonly string[];
+  /** Identifiers named by the creator's grants, each once (a new array). */
+  worksOfIdentity(identity: KeyRef): string[];
   /** Training uses declared for the model, in log order. */
   usesOfModel(model: ModelId): readonly number[];
 
@@ -55,7 +55,8 @@ export interface PolicyFacts {
   nearGrantIds(id: string, max?: number): NearMatch[];
 
   // ---- changes, in log order ----
-  addRecord(index: number, type: RecordType, leafHash: Uint8Array): void;
+  /** `leafHash` computes the record's leaf hash, for an implementation that keeps it. */
+  addRecord(index: number, type: RecordType, leafHash: () => Uint8Array): void;
   /** A new grant: also listed under its identifiers and its creator. */
   addGrant(grant: GrantState): void;
   /** A grant's supersession links or revocations changed (the state passed is the new one). */
@@ -122,15 +123,15 @@ export class MemoryFacts extends ResidentReads implements PolicyFacts {
   grantsOfWork(id: string): readonly number[] {
     return this.grantsByWork.get(id) ?? [];
   }
-  worksOfIdentity(identity: KeyRef): readonly string[] {
+  worksOfIdentity(identity: KeyRef): string[] {
     return [...(this.worksByIdentity.get(identity) ?? [])];
   }
   usesOfModel(model: ModelId): readonly number[] {
     return this.usesByModel.get(model) ?? [];
   }
 
-  addRecord(index: number, type: RecordType, leafHash: Uint8Array): void {
-    this.entries.add(index, type, leafHash);
+  addRecord(index: number, type: RecordType, leafHash: () => Uint8Array): void {
+    this.entries.add(index, type, leafHash());
   }
   addGrant(grant: GrantState): void {
     this.grants.set(grant.index, grant);

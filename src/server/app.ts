@@ -429,22 +429,28 @@ export function createApp(opts: AppOptions): Hono<Env> {
     },
   });
 
+  /** The `:root` of a manifest route, checked (400 if it is not a hash). */
+  const manifestRoot = (c: Context) => {
+    const root = param(c, 'root');
+    parseHexHash(root, 'root');
+    return root;
+  };
+  const unknownManifest = (root: string) => problemResponse(404, 'unknown-manifest', `no manifest with root ${root} is stored`, 'root');
+
   route('/manifests/:root', {
     GET: async (c) => {
-      const root = param(c, 'root');
-      parseHexHash(root, 'root');
+      const root = manifestRoot(c);
       const info = await ledger.getManifest(root);
-      if (!info) return problemResponse(404, 'unknown-manifest', `no manifest with root ${root} is stored`, 'root');
+      if (!info) return unknownManifest(root);
       return c.json({ root: info.root, count: info.count, useIndexes: info.useIndexes });
     },
   });
 
   route('/manifests/:root/items', {
     GET: async (c) => {
-      const root = param(c, 'root');
-      parseHexHash(root, 'root');
+      const root = manifestRoot(c);
       const stored = await ledger.manifestBytes(root);
-      if (!stored) return problemResponse(404, 'unknown-manifest', `no manifest with root ${root} is stored`, 'root');
+      if (!stored) return unknownManifest(root);
       return c.body(readableOf(stored.bytes), 200, {
         'Content-Type': 'application/octet-stream',
         'Content-Length': String(MANIFEST_HEADER_SIZE + stored.count * MANIFEST_ITEM_SIZE),
@@ -456,8 +462,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
 
   route('/manifests/:root/items/:position', {
     GET: async (c) => {
-      const root = param(c, 'root');
-      parseHexHash(root, 'root');
+      const root = manifestRoot(c);
       const position = parseDecimal(param(c, 'position'), 'position')!;
       const info = await ledger.manifestItem(root, position);
       if (!info) return problemResponse(404, 'unknown-manifest-item', `no item ${position} in a stored manifest with root ${root}`, 'position');
