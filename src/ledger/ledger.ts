@@ -95,6 +95,9 @@ class LedgerImpl implements Ledger {
   private readonly admission = new Serial();
   private readonly policyFeed = new Serial();
   private readonly rounds = new Serial();
+  private readonly indexing = new Serial();
+  /** The index run that will start once the current one ends, if one was asked for. */
+  private nextIndexRun: Promise<void> | undefined;
   private indexed = 0;
   /** Entries [0, fed) went through the policy feed (records or not). */
   private fed: number;
@@ -108,6 +111,8 @@ class LedgerImpl implements Ledger {
   private readonly recent = new Map<number, ParsedRecord>();
   /** Why the last integration round failed, if it did (undefined once a round succeeds). */
   lastRoundError: unknown;
+  /** Why the last index run failed, if it did (undefined once one succeeds). */
+  lastIndexError: unknown;
 
   constructor(
     readonly log: Log,
@@ -139,7 +144,7 @@ class LedgerImpl implements Ledger {
     this.indexed = stored ? readU64(stored) : 0;
     await this.syncPolicy(this.log.sequencedSize);
     await this.rebuildSimilarity();
-    await this.rounds.run(() => this.indexUpTo(this.log.checkpoint.checkpoint.size, false));
+    await this.indexing.run(() => this.indexUpTo(this.log.checkpoint.checkpoint.size, false));
     this.schedule();
   }
 
@@ -269,12 +274,34 @@ class LedgerImpl implements Ledger {
     this.timer.unref?.();
   }
 
-  /** One round: integrate if entries are pending, then index up to the checkpoint. */
+  /**
+   * One round: integrate if entries are pending. Indexing follows on its own (index()), so the
+   * next checkpoint never waits for the index or the policy's flush: under load that wait was
+   * most of a round, and every submission waiting for a checkpoint paid it.
+   */
   private async round(): Promise<void> {
     if (this.log.sequencedSize > this.log.checkpoint.checkpoint.size) await this.log.integrate();
-    await this.indexUpTo(this.log.checkpoint.checkpoint.size, true);
-    // Off the admission path: a flush is a durable write, and admissions must not wait for one.
-    await this.facts.flush();
+    if (this.indexed < this.log.checkpoint.checkpoint.size || this.facts.waitingSize > 0) {
+      // A failed run (store unavailable) is asked for again by the next round.
+      void this.index().then(
+        () => (this.lastIndexError = undefined),
+        (e: unknown) => (this.lastIndexError = e),
+      );
+    }
+  }
+
+  /**
+   * Indexes up to the checkpoint, then stores the policy's waiting facts (off the admission
+   * path: a flush is a durable write, and admissions must not wait for one). Runs one at a time;
+   * calls during a run are answered by one more run after it.
+   */
+  private index(): Promise<void> {
+    this.nextIndexRun ??= this.indexing.run(async () => {
+      this.nextIndexRun = undefined;
+      await this.indexUpTo(this.log.checkpoint.checkpoint.size, true);
+      await this.facts.flush();
+    });
+    return this.nextIndexRun;
   }
 
   private async indexUpTo(size: number, notify: boolean): Promise<void> {
@@ -343,7 +370,7 @@ class LedgerImpl implements Ledger {
 
   /** Clears the query index and rebuilds it from the log. */
   reindex(): Promise<void> {
-    return this.rounds.run(async () => {
+    return this.indexing.run(async () => {
       for (const tag of INDEX_TAGS) await this.space.clear(prefixRange(Uint8Array.of(tag)));
       this.queries.cleared();
       this.indexed = 0;
@@ -441,8 +468,11 @@ class LedgerImpl implements Ledger {
     this.timer = undefined;
     await Promise.allSettled([...this.inFlight]);
     try {
-      // Finish the current round, then a last one for what was appended meanwhile.
-      await this.rounds.run(() => this.round());
+      // Finish the current round, then a last one for what was appended meanwhile, and index it all.
+      await this.rounds.run(async () => {
+        if (this.log.sequencedSize > this.log.checkpoint.checkpoint.size) await this.log.integrate();
+      });
+      await this.index();
     } finally {
       for (const w of this.checkpointWaiters) w.resolve(this.log.checkpoint);
       this.checkpointWaiters = [];

@@ -13,10 +13,11 @@ import {
   type NodeId,
   HASH_SIZE,
   TILE_WIDTH,
+  type ProofPlan,
   consistencyPlan,
-  foldPlan,
   foldRange,
   inclusionPlan,
+  inclusionSubtree,
   locateNode,
   rangeNodes,
 } from '../merkle/index.js';
@@ -155,9 +156,27 @@ class ExpandedTile {
   }
 }
 
+/** A run of several complete subtrees, named by its first and last: rangeNodes makes the rest. */
+function runKey(nodes: NodeId[]): string {
+  const first = nodes[0];
+  const last = nodes[nodes.length - 1];
+  return `${first.level}/${first.index}-${last.level}/${last.index}`;
+}
+
 /** Reads nodes, roots and proofs from stored tiles. */
 export class TileTreeReader {
   private readonly expanded: Lru<string, ExpandedTile>;
+  /**
+   * Proof elements that fold a run of complete subtrees (the right edge of the tree). The tree
+   * only grows, so a run's hash never changes, and every proof near the end of the tree at one
+   * size needs the same few runs: without this each proof hashed them again.
+   */
+  private readonly folded = new Lru<string, Hash>(4096);
+  /**
+   * The root side of inclusion proofs, by the index's tile of leaves and the tree size: every
+   * proof into one tile at one size shares it (a round's fifty-record batches, all at one size).
+   */
+  private readonly outerProofs = new Lru<string, Hash[]>(1024);
 
   /** `expandedCacheSize` tiles keep their interior hashes (≈ 16 KiB each). */
   constructor(
@@ -202,13 +221,35 @@ export class TileTreeReader {
   }
 
   async inclusionProof(index: number, size: number): Promise<Hash[]> {
-    const plan = inclusionPlan(index, size);
-    return foldPlan(plan, await this.nodes(plan.flat()), this.hasher);
+    const { lo, hi } = inclusionSubtree(index, size, TILE_WIDTH);
+    const innerPlan = inclusionPlan(index - lo, hi - lo).map((nodes) => nodes.map((n) => ({ level: n.level, index: n.index + lo / 2 ** n.level })));
+    const key = `${Math.floor(index / TILE_WIDTH)}/${size}`;
+    let outer = this.outerProofs.get(key);
+    if (!outer) {
+      outer = await this.proof(inclusionPlan(index, size).slice(innerPlan.length));
+      this.outerProofs.set(key, outer);
+    }
+    return [...(await this.proof(innerPlan)), ...outer.map((h) => h.slice())];
   }
 
   async consistencyProof(size1: number, size2: number): Promise<Hash[]> {
-    const plan = consistencyPlan(size1, size2);
-    return foldPlan(plan, await this.nodes(plan.flat()), this.hasher);
+    return this.proof(consistencyPlan(size1, size2));
+  }
+
+  /** The plan's proof: runs folded before come from `folded`, the rest from the tiles. */
+  private async proof(plan: ProofPlan): Promise<Hash[]> {
+    const keys = plan.map((nodes) => (nodes.length > 1 ? runKey(nodes) : undefined));
+    const known = keys.map((key) => (key === undefined ? undefined : this.folded.get(key)));
+    const hashes = await this.nodes(plan.filter((_, i) => known[i] === undefined).flat());
+    let at = 0;
+    return plan.map((nodes, i) => {
+      const hit = known[i];
+      if (hit) return hit.slice();
+      const hash = foldRange(hashes.slice(at, at + nodes.length), this.hasher);
+      at += nodes.length;
+      if (keys[i] !== undefined) this.folded.set(keys[i]!, hash.slice());
+      return hash;
+    });
   }
 
   /** The level-0 hashes (leaf hashes) of [first, first+count). */

@@ -8,6 +8,7 @@ export {
   type ProofPlan,
   type NodeReader,
   inclusionPlan,
+  inclusionSubtree,
   consistencyPlan,
   rangeNodes,
   foldRange,

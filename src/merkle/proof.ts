@@ -76,6 +76,26 @@ export function inclusionPlan(index: number, size: number): ProofPlan {
   return plan;
 }
 
+/**
+ * The subtree [lo, hi) of at most `block` leaves (a power of two) where the inclusion path of
+ * `index` in a tree of `size` ends. lo is a multiple of block, and the path's elements outside
+ * the subtree — inclusionPlan(index, size) after the first inclusionPlan(index - lo, hi - lo).length
+ * — depend only on floor(index / block) and size, so neighbouring leaves share them.
+ */
+export function inclusionSubtree(index: number, size: number, block: number): { lo: number; hi: number } {
+  checkSize(size, 'size');
+  checkSize(index, 'index');
+  if (index >= size) throw new MerkleError('index-out-of-range', `index ${index} is not below tree size ${size}`, 'index');
+  let lo = 0;
+  let hi = size;
+  while (hi - lo > block) {
+    const k = splitPoint(hi - lo);
+    if (index < lo + k) hi = lo + k;
+    else lo += k;
+  }
+  return { lo, hi };
+}
+
 /** RFC 6962 §2.1.2 PROOF(m, D[n]) = SUBPROOF(m, D[n], true) as leaf ranges. */
 export function consistencyPlan(size1: number, size2: number): ProofPlan {
   checkSize(size1, 'size1');

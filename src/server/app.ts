@@ -205,9 +205,9 @@ async function* bodyChunks(body: ReadableStream<Uint8Array> | null, idleMs: numb
   }
 }
 
-/** The C2SP tlog-proof file for `index` in the tree of `checkpoint`. */
-export function formatProofFile(index: number, proof: Hash[], checkpointNote: string): string {
-  return `c2sp.org/tlog-proof@v1\nindex ${index}\n${proof.map((h) => `${b64(h)}\n`).join('')}\n${checkpointNote}`;
+/** The C2SP tlog-proof file for `index` in the tree of `checkpoint`, from the proof's hashes in base64. */
+function formatProofFile(index: number, proofBase64: string[], checkpointNote: string): string {
+  return `c2sp.org/tlog-proof@v1\nindex ${index}\n${proofBase64.map((h) => `${h}\n`).join('')}\n${checkpointNote}`;
 }
 
 /** The creator page's built files (node web/build.mjs → dist/web), found from dist/src/server or, in tests, src/server. */
@@ -398,8 +398,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
         const treeSize = signed.checkpoint.size;
         extras = await Promise.all(
           results.map(async (r) => {
-            const proof = await log.inclusionProof(r.index, treeSize);
-            return { checkpoint: note, proof: formatProofFile(r.index, proof, note), inclusionProof: proof.map(b64), treeSize };
+            const proof = (await log.inclusionProof(r.index, treeSize)).map(b64);
+            return { checkpoint: note, proof: formatProofFile(r.index, proof, note), inclusionProof: proof, treeSize };
           }),
         );
       }

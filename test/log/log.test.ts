@@ -119,6 +119,39 @@ describe('log', () => {
     );
   });
 
+  it('proofs asked again and again as the log grows equal the reference (property)', async () => {
+    // One log answers proofs at many sizes between rounds, as a busy server does: whatever it
+    // keeps between proofs must never give an answer of another size or range.
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 600 }), { minLength: 2, maxLength: 5 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat()), { minLength: 8, maxLength: 24 }),
+        async (batches, picks) => {
+          const log = await openLog(await freshDir());
+          const ref = new MemoryTree(nodeHasher);
+          let n = 0;
+          for (const b of batches) {
+            const entries = Array.from({ length: b }, (_, i) => entry(n + i));
+            entries.forEach((e) => ref.append(nodeHasher.hashLeaf(e)));
+            n += b;
+            await log.append(entries);
+            await log.integrate();
+            for (const [a, s, m] of picks) {
+              const size = 1 + (s % n);
+              const index = a % size;
+              const hex = (hs: Uint8Array[]) => hs.map((h) => Buffer.from(h).toString('hex'));
+              expect(hex(await log.inclusionProof(index, size)), `inclusion ${index} in ${size}`).toEqual(hex(ref.inclusionProof(index, size)));
+              const from = 1 + (m % size);
+              expect(hex(await log.consistencyProof(from, size)), `consistency ${from} → ${size}`).toEqual(hex(ref.consistencyProof(from, size)));
+            }
+          }
+          await log.close();
+        },
+      ),
+      { numRuns: 12 },
+    );
+  });
+
   it('resumes after a crash between sequencing and integration without losing entries', async () => {
     const dir = await freshDir();
     let log = await openLog(dir);

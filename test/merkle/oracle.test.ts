@@ -16,6 +16,7 @@ import {
   consistencyPlan,
   defaultHasher,
   inclusionPlan,
+  inclusionSubtree,
   proofFromPlan,
   rangeNodes,
   rootOf,
@@ -145,6 +146,29 @@ describe('inclusion proofs', () => {
         expect(outcome(() => verifyInclusion(defaultHasher, index, size, leafHashes[index], proof, tree.root()))).toBe('ok');
       }),
       { numRuns: 15 },
+    );
+  });
+
+  it('inclusionSubtree: the path inside the subtree is the subtree proof, and leaves of one block share the rest', () => {
+    fc.assert(
+      fc.property(SMALL_SIZE, SEED, fc.nat(), fc.nat(), fc.integer({ min: 0, max: 8 }), (size, seed, a, b, log2Block) => {
+        const data = entries(size, seed);
+        const block = 2 ** log2Block;
+        const index = a % size;
+        const { lo, hi } = inclusionSubtree(index, size, block);
+        expect(lo % block).toBe(0);
+        expect(lo <= index && index < hi && hi - lo <= block && hi <= size).toBe(true);
+        const path = refPath(index, data);
+        const inner = refPath(index - lo, data.slice(lo, hi));
+        expect(hexAll(path.slice(0, inner.length))).toEqual(hexAll(inner));
+        // Another leaf of the same block (and in the tree) has the same root side.
+        const other = Math.min(size - 1, Math.floor(index / block) * block + (b % block));
+        const otherSub = inclusionSubtree(other, size, block);
+        expect(otherSub).toEqual({ lo, hi });
+        const otherPath = refPath(other, data);
+        expect(hexAll(otherPath.slice(refPath(other - lo, data.slice(lo, hi)).length))).toEqual(hexAll(path.slice(inner.length)));
+      }),
+      { numRuns: 100 },
     );
   });
 
