@@ -46,6 +46,15 @@ function entry(i: number): Uint8Array {
 }
 
 /** Compares every tile of the log's tree with the reference tree's hashes. */
+/** Appends entries [from, from+count) to the log and the reference, integrates, and returns the new size. */
+async function grow(log: Log, ref: MemoryTree, from: number, count: number): Promise<number> {
+  const entries = Array.from({ length: count }, (_, i) => entry(from + i));
+  entries.forEach((e) => ref.append(nodeHasher.hashLeaf(e)));
+  await log.append(entries);
+  await log.integrate();
+  return from + count;
+}
+
 async function expectTilesMatch(log: Log, ref: MemoryTree): Promise<void> {
   const size = log.checkpoint.checkpoint.size;
   for (const t of tilesForSize(size)) {
@@ -99,13 +108,7 @@ describe('log', () => {
         const log = await openLog(await freshDir());
         const ref = new MemoryTree(nodeHasher);
         let n = 0;
-        for (const b of batches) {
-          const entries = Array.from({ length: b }, (_, i) => entry(n + i));
-          entries.forEach((e) => ref.append(nodeHasher.hashLeaf(e)));
-          n += b;
-          await log.append(entries);
-          await log.integrate();
-        }
+        for (const b of batches) n = await grow(log, ref, n, b);
         expect(equalHashes(log.checkpoint.checkpoint.rootHash, ref.root())).toBe(true);
         const index = n - 1;
         verifyInclusion(nodeHasher, index, n, ref.node({ level: 0, index }), await log.inclusionProof(index), ref.root());
@@ -131,11 +134,7 @@ describe('log', () => {
           const ref = new MemoryTree(nodeHasher);
           let n = 0;
           for (const b of batches) {
-            const entries = Array.from({ length: b }, (_, i) => entry(n + i));
-            entries.forEach((e) => ref.append(nodeHasher.hashLeaf(e)));
-            n += b;
-            await log.append(entries);
-            await log.integrate();
+            n = await grow(log, ref, n, b);
             for (const [a, s, m] of picks) {
               const size = 1 + (s % n);
               const index = a % size;
