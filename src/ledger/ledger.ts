@@ -111,8 +111,6 @@ class LedgerImpl implements Ledger {
   private readonly recent = new Map<number, ParsedRecord>();
   /** Why the last integration round failed, if it did (undefined once a round succeeds). */
   lastRoundError: unknown;
-  /** Why the last index run failed, if it did (undefined once one succeeds). */
-  lastIndexError: unknown;
 
   constructor(
     readonly log: Log,
@@ -280,14 +278,13 @@ class LedgerImpl implements Ledger {
    * most of a round, and every submission waiting for a checkpoint paid it.
    */
   private async round(): Promise<void> {
+    await this.integratePending();
+    // A failed run (store unavailable) is asked for again by the next round.
+    if (this.indexed < this.log.checkpoint.checkpoint.size || this.facts.waitingSize > 0) void this.index().catch(() => undefined);
+  }
+
+  private async integratePending(): Promise<void> {
     if (this.log.sequencedSize > this.log.checkpoint.checkpoint.size) await this.log.integrate();
-    if (this.indexed < this.log.checkpoint.checkpoint.size || this.facts.waitingSize > 0) {
-      // A failed run (store unavailable) is asked for again by the next round.
-      void this.index().then(
-        () => (this.lastIndexError = undefined),
-        (e: unknown) => (this.lastIndexError = e),
-      );
-    }
   }
 
   /**
@@ -469,9 +466,7 @@ class LedgerImpl implements Ledger {
     await Promise.allSettled([...this.inFlight]);
     try {
       // Finish the current round, then a last one for what was appended meanwhile, and index it all.
-      await this.rounds.run(async () => {
-        if (this.log.sequencedSize > this.log.checkpoint.checkpoint.size) await this.log.integrate();
-      });
+      await this.rounds.run(() => this.integratePending());
       await this.index();
     } finally {
       for (const w of this.checkpointWaiters) w.resolve(this.log.checkpoint);

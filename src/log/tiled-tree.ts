@@ -171,20 +171,25 @@ export class TileTreeReader {
    * only grows, so a run's hash never changes, and every proof near the end of the tree at one
    * size needs the same few runs: without this each proof hashed them again.
    */
-  private readonly folded = new Lru<string, Hash>(4096);
+  private readonly folded: Lru<string, Hash>;
   /**
    * The root side of inclusion proofs, by the index's tile of leaves and the tree size: every
    * proof into one tile at one size shares it (a round's fifty-record batches, all at one size).
    */
-  private readonly outerProofs = new Lru<string, Hash[]>(1024);
+  private readonly outerProofs: Lru<string, Hash[]>;
 
-  /** `expandedCacheSize` tiles keep their interior hashes (≈ 16 KiB each). */
+  /**
+   * `cacheSize` tiles keep their interior hashes (≈ 16 KiB each), as many tiles the root side of
+   * their proofs (≈ 1 KiB), and four times as many folded runs are kept (≈ 100 bytes each).
+   */
   constructor(
     private readonly loadTiles: TileLoader,
     private readonly hasher: Hasher,
-    expandedCacheSize = 1024,
+    cacheSize = 1024,
   ) {
-    this.expanded = new Lru(expandedCacheSize);
+    this.expanded = new Lru(cacheSize);
+    this.outerProofs = new Lru(cacheSize);
+    this.folded = new Lru(4 * cacheSize);
   }
 
   private expand(level: number, index: number, tile: Uint8Array): ExpandedTile {
