@@ -1,19 +1,22 @@
 /** Valid signed records in bulk for load and crash tests: distinct consent grants by a pool of creators. */
 import { createHash } from 'node:crypto';
 import { nodeEd25519Verify, nodeSigner } from '../src/platform/node-signer.js';
-import { type Signer, generatePrivateKey } from '../src/note/index.js';
+import { type PrivateKey, type Signer, generatePrivateKey } from '../src/note/index.js';
 import { type ConsentGrantRecord, type KeyRef, formatKeyRef, signRecord } from '../src/records/index.js';
 
 export interface Author {
+  key: PrivateKey;
   signer: Signer;
   ref: KeyRef;
 }
 
 export function makeAuthors(count: number, prefix = 'creator'): Author[] {
-  return Array.from({ length: count }, (_, i) => {
-    const key = generatePrivateKey(`${prefix}-${i}`);
-    return { signer: nodeSigner(key), ref: formatKeyRef(key.publicKey) };
-  });
+  return Array.from({ length: count }, (_, i) => authorOf(generatePrivateKey(`${prefix}-${i}`)));
+}
+
+/** The author signing with `key` (how a worker thread rebuilds authors from their keys). */
+export function authorOf(key: PrivateKey): Author {
+  return { key, signer: nodeSigner(key), ref: formatKeyRef(key.publicKey) };
 }
 
 export const workOf = (label: string) => `sha256:${createHash('sha256').update(`work ${label}`).digest('hex')}` as const;

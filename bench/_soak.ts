@@ -5,7 +5,10 @@
  * (issue 4: 5,000 records/s, batches of 50 with ?wait=checkpoint) while creator queries
  * (/creators/<key>/uses, with proof bundles) run alongside. Submissions come from their own pool
  * of authors, so the queried creators' answers stay the same size and any drift in latency or
- * memory is the server's. Samples the server's RSS (/proc/<pid>/status) every 5 s.
+ * memory is the server's. Samples the server's RSS (/proc/<pid>/status) every 5 s. The records
+ * are signed before the clock starts, in worker threads (bench/_soak-signer.ts), so the load
+ * generator's share of the machine is sending, not signing; `--sign-live` signs each batch as it
+ * is due instead, as the earlier runs did.
  *
  * Prints a table of figures to stderr and one JSON line on stdout:
  * {"name":"soak","minutes","records","records_per_s","target_records_per_s","p50_ms_to_checkpoint",
@@ -24,10 +27,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { nodeEd25519Verify } from '../src/platform/node-signer.js';
-import { type TrainingUseRecord, RECORD_PAYLOAD_TYPE, preAuthEncoding, signRecord, toBase64 } from '../src/records/index.js';
-import { canonicalJson } from '../src/records/canonical.js';
+import { type TrainingUseRecord, signRecord } from '../src/records/index.js';
 import { percentile } from './harness.js';
-import { grantEntry, grantPayload, makeAuthors, workOf } from './_records.js';
+import { grantEntry, makeAuthors, workOf } from './_records.js';
+import { batchBody, grantSigner, presignBatches } from './_soak-signer.js';
 import { freePort, startServer } from './_server-process.js';
 
 
@@ -38,13 +41,14 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '50' },
     connections: { type: 'string', default: '128' },
     'query-connections': { type: 'string', default: '4' },
+    'sign-live': { type: 'boolean', default: false },
   },
 });
 const minutes = Number(args.minutes);
 const rate = Number(args.rate);
 const batchSize = Number(args.batch);
 if (!(minutes > 0) || !(rate > 0) || !(batchSize > 0)) {
-  process.stderr.write('usage: npm run soak [-- --minutes N] [--rate RECORDS_PER_S] [--batch N]\n');
+  process.stderr.write('usage: npm run soak [-- --minutes N] [--rate RECORDS_PER_S] [--batch N] [--connections N] [--query-connections N] [--sign-live]\n');
   process.exit(2);
 }
 
@@ -85,7 +89,7 @@ const memory = { heapTotal: 0, external: 0 };
  * POSTs records with ?wait=checkpoint. The answer is kept only when asked for or when it is not
  * a success: the load generator shares the two cores and must not spend them decoding answers.
  */
-async function post(url: string, body: string, keepAnswer = false): Promise<{ status: number; json: unknown }> {
+async function post(url: string, body: string | Buffer, keepAnswer = false): Promise<{ status: number; json: unknown }> {
   const res = await request(`${url}/records?wait=checkpoint`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher });
   if (!keepAnswer && (res.statusCode === 200 || res.statusCode === 201)) {
     await drain(res.body);
@@ -125,31 +129,6 @@ async function seed(url: string, creators: ReturnType<typeof makeAuthors>): Prom
   }
 }
 
-/**
- * Consent grants like grantEntry's, signed without grantEntry's schema validation and
- * self-verification: the generator shares two cores with the server and must stay cheap. The
- * payload is grantPayload's canonical JSON with the author and work filled into a template made
- * once by the project's own serialiser (a wrong byte would be refused by the server and counted
- * as a failure). Only the signature costs real work. The server validates every record anyway.
- */
-function grantSigner(authors: ReturnType<typeof makeAuthors>): (n: number) => string {
-  const AUTHOR = '@@author@@';
-  const WORK = '@@work@@';
-  // grantPayload makes even grants commercial: one template for each.
-  const templates = [0, 1].map((parity) => {
-    const payload = { ...grantPayload(authors, parity), author: AUTHOR, works: [[WORK]] };
-    return canonicalJson(payload).split(/(@@author@@|@@work@@)/);
-  });
-  const encoder = new TextEncoder();
-  return (n) => {
-    const author = authors[n % authors.length];
-    const parts = templates[n % 2].map((part) => (part === AUTHOR ? author.ref : part === WORK ? workOf(`soak ${n}`) : part));
-    const bytes = encoder.encode(parts.join(''));
-    const sig = author.signer.sign(preAuthEncoding(RECORD_PAYLOAD_TYPE, bytes));
-    return `{"payload":"${toBase64(bytes)}","payloadType":"${RECORD_PAYLOAD_TYPE}","signatures":[{"keyid":"${author.ref}","sig":"${toBase64(sig)}"}]}`;
-  };
-}
-
 interface Figures {
   submitLatencies: number[];
   queryLatencies: number[];
@@ -157,12 +136,14 @@ interface Figures {
   failed: number;
 }
 
+/** Where submitLoad takes batch k's body from: signed before the run, or just in time. */
+type Batches = (k: number) => string | Buffer;
+
 /**
- * Submission paced at `rate`: batch k leaves no earlier than start + k·batch/rate, from
- * `connections` concurrent clients (each waits for its checkpoint), signed just in time.
+ * Submission paced at `rate`: batch `first` + k leaves no earlier than start + k·batch/rate, from
+ * `connections` concurrent clients (each waits for its checkpoint).
  */
-async function submitLoad(url: string, deadline: number, figures: Figures): Promise<void> {
-  const grant = grantSigner(makeAuthors(256, 'soak-writer'));
+async function submitLoad(url: string, deadline: number, figures: Figures, batches: Batches, first: number): Promise<void> {
   const start = performance.now();
   const interval = (batchSize / rate) * 1000;
   let next = 0;
@@ -174,11 +155,10 @@ async function submitLoad(url: string, deadline: number, figures: Figures): Prom
       if (due >= deadline || performance.now() >= deadline) return;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const entries: string[] = [];
-      for (let i = 0; i < batchSize; i++) entries.push(grant(k * batchSize + i));
+      const body = batches(first + k);
       const t = performance.now();
       try {
-        const res = await post(url, `[${entries.join(',')}]`);
+        const res = await post(url, body);
         if (res.status === 201 || res.status === 200) {
           figures.submitLatencies.push(performance.now() - t);
           figures.records += batchSize;
@@ -193,6 +173,32 @@ async function submitLoad(url: string, deadline: number, figures: Figures): Prom
     }
   };
   await Promise.all(Array.from({ length: Number(args.connections) }, worker));
+}
+
+/** Warm-up before the measured run, under the same load. */
+const WARM_UP_SECONDS = 10;
+
+/**
+ * The batches of the warm-up and the run. Signed ahead (the default), the generator spends its
+ * share of the two cores on sending only; with --sign-live it signs each batch as it is due.
+ */
+async function prepareBatches(): Promise<Batches> {
+  const writers = makeAuthors(256, 'soak-writer');
+  if (args['sign-live']) {
+    const grant = grantSigner(writers);
+    return (k) => batchBody(grant, k, batchSize);
+  }
+  // One batch more than the schedule can ask for in each phase.
+  const count = Math.ceil(((WARM_UP_SECONDS + minutes * 60) * rate) / batchSize) + 2;
+  const started = performance.now();
+  let shown = 0;
+  const bodies = await presignBatches(writers, count, batchSize, (done) => {
+    if (performance.now() - shown < 5_000 && done < count) return;
+    shown = performance.now();
+    process.stderr.write(`soak: signing ${(count * batchSize).toLocaleString('en-US')} records before the clock starts: ${Math.round((done / count) * 100)} %\n`);
+  });
+  process.stderr.write(`soak: signed in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  return (k) => bodies[k];
 }
 
 async function queryLoad(url: string, deadline: number, creators: ReturnType<typeof makeAuthors>, figures: Figures): Promise<void> {
@@ -232,11 +238,14 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${port}`;
     const creators = makeAuthors(64, 'soak-creator');
     await seed(url, creators);
+    const batches = await prepareBatches();
 
-    // Warm-up: 10 s of the same load, not measured, so the start figure is a steady state.
+    // Warm-up: the same load, not measured, so the start figure is a steady state. The run's
+    // batches follow the warm-up's: a record sent twice would be a cheap duplicate.
     const warm: Figures = { submitLatencies: [], queryLatencies: [], records: 0, failed: 0 };
-    const warmEnd = performance.now() + 10_000;
-    await Promise.all([submitLoad(url, warmEnd, warm), queryLoad(url, warmEnd, creators, warm)]);
+    const warmEnd = performance.now() + WARM_UP_SECONDS * 1000;
+    await Promise.all([submitLoad(url, warmEnd, warm, batches, 0), queryLoad(url, warmEnd, creators, warm)]);
+    const firstBatch = Math.ceil((WARM_UP_SECONDS * rate) / batchSize) + 1;
 
     const rssStart = await rssMb(pid);
     const heapStart = await heapMb(url);
@@ -250,7 +259,7 @@ async function main(): Promise<void> {
         process.stderr.write(`soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB, heap ${heap.toFixed(0)} of ${memory.heapTotal.toFixed(0)} MiB, external ${memory.external.toFixed(0)} MiB\n`);
       });
     }, 5_000);
-    await Promise.all([submitLoad(url, deadline, figures), queryLoad(url, deadline, creators, figures)]);
+    await Promise.all([submitLoad(url, deadline, figures, batches, firstBatch), queryLoad(url, deadline, creators, figures)]);
     clearInterval(sampler);
     const seconds = (performance.now() - start) / 1000;
     const rssEnd = await rssMb(pid);
