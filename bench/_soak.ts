@@ -3,7 +3,7 @@
  * [-- --rate 5000]`. Starts `pvl serve` on a fresh data directory, declares training uses of
  * 2,000 granted works, then for the whole run holds signed-record submission at the floor rate
  * (issue 4: 5,000 records/s, batches of 50 with ?wait=checkpoint) while creator queries
- * (/creators/<key>/uses, with proof bundles) run alongside. Submissions come from their own pool
+ * (/creators/<key>/uses, with proof bundles) run alongside, 20 a second unless told otherwise. Submissions come from their own pool
  * of authors, so the queried creators' answers stay the same size and any drift in latency or
  * memory is the server's. Samples the server's RSS (/proc/<pid>/status) every 5 s. The records
  * are signed before the clock starts, in worker threads (bench/_soak-signer.ts), so the load
@@ -15,12 +15,13 @@
  *  "p99_ms_to_checkpoint","queries","query_p50_ms","query_p99_ms","rss_start_mb","rss_end_mb",
  *  "rss_max_mb","rss_idle_after_mb","rss_slope_second_half_mb_per_min","heap_start_mb","heap_end_mb",
  *  "heap_reserved_end_mb","external_end_mb","heap_slope_second_half_mb_per_min","records_per_s_by_minute",
- *  "failed_requests"}. The JS heap (in use, reserved) and external memory come from /metrics.
+ *  "failed_requests","query_rate_per_s","ed25519_verify_us_before","ed25519_verify_us_after"}. The JS heap (in use, reserved) and external memory come from /metrics.
  * RSS at start is taken after seeding and a 10 s warm-up. Caches fill during the first minutes,
  * so whether memory grows with the log shows best in the slope of RSS over the second half (a
  * least-squares fit of the 5 s samples) and the rate's trend in the submissions per minute.
  */
 import type { ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '50' },
     connections: { type: 'string', default: '128' },
     'query-connections': { type: 'string', default: '4' },
+    'query-rate': { type: 'string', default: '20' },
     'sign-live': { type: 'boolean', default: false },
   },
 });
@@ -48,7 +50,7 @@ const minutes = Number(args.minutes);
 const rate = Number(args.rate);
 const batchSize = Number(args.batch);
 if (!(minutes > 0) || !(rate > 0) || !(batchSize > 0)) {
-  process.stderr.write('usage: npm run soak [-- --minutes N] [--rate RECORDS_PER_S] [--batch N] [--connections N] [--query-connections N] [--sign-live]\n');
+  process.stderr.write('usage: npm run soak [-- --minutes N] [--rate RECORDS_PER_S] [--batch N] [--connections N] [--query-connections N] [--query-rate N|0] [--sign-live]\n');
   process.exit(2);
 }
 
@@ -201,15 +203,27 @@ async function prepareBatches(): Promise<Batches> {
   return (k) => bodies[k];
 }
 
+/**
+ * Creator queries (/creators/<key>/uses) on `query-connections` connections. Paced at
+ * `query-rate` a second (the default), each query's latency runs from when it was due, so a
+ * server falling behind shows in it (no coordinated omission); `--query-rate 0` sends them back
+ * to back instead, and they then take whatever the server has left from submission.
+ */
 async function queryLoad(url: string, deadline: number, creators: ReturnType<typeof makeAuthors>, figures: Figures): Promise<void> {
+  const queryRate = Number(args['query-rate']);
+  const start = performance.now();
+  let next = 0;
   const worker = async () => {
-    while (performance.now() < deadline) {
+    for (;;) {
+      const due = queryRate > 0 ? start + (next++ / queryRate) * 1000 : performance.now();
+      if (due >= deadline || performance.now() >= deadline) return;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const creator = creators[Math.floor(Math.random() * creators.length)];
-      const t = performance.now();
       try {
         const res = await request(`${url}/creators/${creator.ref}/uses`, { dispatcher });
         await drain(res.body);
-        if (res.statusCode === 200) figures.queryLatencies.push(performance.now() - t);
+        if (res.statusCode === 200) figures.queryLatencies.push(performance.now() - due);
         else figures.failed++;
       } catch {
         figures.failed++;
@@ -218,6 +232,23 @@ async function queryLoad(url: string, deadline: number, creators: ReturnType<typ
     }
   };
   await Promise.all(Array.from({ length: Number(args['query-connections']) }, worker));
+}
+
+/**
+ * The machine's speed at the time, as one Ed25519 verification on OpenSSL in µs (the median of
+ * five rounds of 2,000): shared machines vary by half from hour to hour, and the figures of a
+ * run mean little without it.
+ */
+function ed25519VerifyMicros(): number {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const message = Buffer.alloc(400, 7);
+  const signature = sign(null, message, privateKey);
+  const rounds = Array.from({ length: 5 }, () => {
+    const t = performance.now();
+    for (let i = 0; i < 2_000; i++) verify(null, message, publicKey, signature);
+    return ((performance.now() - t) / 2_000) * 1000;
+  });
+  return Number(percentile(rounds, 50).toFixed(1));
 }
 
 async function main(): Promise<void> {
@@ -239,6 +270,7 @@ async function main(): Promise<void> {
     const creators = makeAuthors(64, 'soak-creator');
     await seed(url, creators);
     const batches = await prepareBatches();
+    const verifyBefore = ed25519VerifyMicros();
 
     // Warm-up: the same load, not measured, so the start figure is a steady state. The run's
     // batches follow the warm-up's: a record sent twice would be a cheap duplicate.
@@ -268,6 +300,7 @@ async function main(): Promise<void> {
     // Idle for 10 s: what V8 and LevelDB give back once the load stops.
     await new Promise((r) => setTimeout(r, 10_000));
     const rssIdle = await rssMb(pid);
+    const verifyAfter = ed25519VerifyMicros();
 
     const result = {
       name: 'soak',
@@ -292,6 +325,9 @@ async function main(): Promise<void> {
       heap_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.heap])) ?? 0).toFixed(1)),
       records_per_s_by_minute: perMinute(samples),
       failed_requests: figures.failed,
+      query_rate_per_s: Number(args['query-rate']),
+      ed25519_verify_us_before: verifyBefore,
+      ed25519_verify_us_after: verifyAfter,
     };
     for (const [k, v] of Object.entries(result)) process.stderr.write(`${k.padEnd(34)} ${v}\n`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
