@@ -15,7 +15,8 @@
  *  "p99_ms_to_checkpoint","queries","query_p50_ms","query_p99_ms","rss_start_mb","rss_end_mb",
  *  "rss_max_mb","rss_idle_after_mb","rss_slope_second_half_mb_per_min","heap_start_mb","heap_end_mb",
  *  "heap_reserved_end_mb","external_end_mb","heap_slope_second_half_mb_per_min","records_per_s_by_minute",
- *  "failed_requests","query_rate_per_s","ed25519_verify_us_before","ed25519_verify_us_after"}. The JS heap (in use, reserved) and external memory come from /metrics.
+ *  "failed_requests","query_rate_per_s","server_cpu_cores",
+ *  "server_cpu_us_per_record","ed25519_verify_us_before","ed25519_verify_us_after"}. The JS heap (in use, reserved) and external memory come from /metrics.
  * RSS at start is taken after seeding and a 10 s warm-up. Caches fill during the first minutes,
  * so whether memory grows with the log shows best in the slope of RSS over the second half (a
  * least-squares fit of the 5 s samples) and the rate's trend in the submissions per minute.
@@ -73,6 +74,13 @@ async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
   return kb / 1024;
+}
+
+/** CPU seconds a process has used so far, all its threads (Linux, /proc/<pid>/stat; clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The server's JavaScript heap in use, in MiB (from /metrics); also reports reserved heap and external memory. */
@@ -280,6 +288,7 @@ async function main(): Promise<void> {
     const firstBatch = Math.ceil((WARM_UP_SECONDS * rate) / batchSize) + 1;
 
     const rssStart = await rssMb(pid);
+    const cpuStart = await cpuSeconds(pid);
     const heapStart = await heapMb(url);
     const samples: Array<{ t: number; rss: number; heap: number; records: number }> = [{ t: 0, rss: rssStart, heap: heapStart, records: 0 }];
     const figures: Figures = { submitLatencies: [], queryLatencies: [], records: 0, failed: 0 };
@@ -295,6 +304,7 @@ async function main(): Promise<void> {
     clearInterval(sampler);
     const seconds = (performance.now() - start) / 1000;
     const rssEnd = await rssMb(pid);
+    const serverCpu = (await cpuSeconds(pid)) - cpuStart;
     const heapEnd = await heapMb(url);
     const secondHalf = samples.filter((s) => s.t >= seconds / 2);
     // Idle for 10 s: what V8 and LevelDB give back once the load stops.
@@ -326,6 +336,8 @@ async function main(): Promise<void> {
       records_per_s_by_minute: perMinute(samples),
       failed_requests: figures.failed,
       query_rate_per_s: Number(args['query-rate']),
+      server_cpu_cores: Number((serverCpu / seconds).toFixed(2)),
+      server_cpu_us_per_record: Math.round((serverCpu / figures.records) * 1e6),
       ed25519_verify_us_before: verifyBefore,
       ed25519_verify_us_after: verifyAfter,
     };

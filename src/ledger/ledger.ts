@@ -27,7 +27,7 @@ import { type SimilarWork, UseSimilarity, mergeSimilar, similarQuery } from './s
 import { parseTrusted } from './trusted.js';
 import { type LedgerStats, StatsKeeper } from './stats.js';
 import { type RunPolicy, StoredPolicyFacts } from './policy-facts.js';
-import type { Ledger, ManifestInfo, ManifestItemProof, SubmitResult, UseReport } from './types.js';
+import type { BackgroundFailure, BackgroundWork, Ledger, ManifestInfo, ManifestItemProof, SubmitResult, UseReport } from './types.js';
 
 export interface LedgerOptions {
   /** An opened store; closing the ledger closes it (through the log). */
@@ -109,8 +109,8 @@ class LedgerImpl implements Ledger {
   private checkpointWaiters: Array<{ index: number; resolve: (c: SignedCheckpoint) => void }> = [];
   /** Records appended by this process and not yet indexed: saves reading and parsing them again. */
   private readonly recent = new Map<number, ParsedRecord>();
-  /** Why the last integration round failed, if it did (undefined once a round succeeds). */
-  lastRoundError: unknown;
+  /** Background work whose latest run failed, with why and since when (cleared by a run that succeeds). */
+  private readonly failures = new Map<BackgroundWork, BackgroundFailure>();
 
   constructor(
     readonly log: Log,
@@ -135,6 +135,21 @@ class LedgerImpl implements Ledger {
 
   get indexedSize(): number {
     return this.indexed;
+  }
+
+  get failing(): BackgroundFailure[] {
+    return [...this.failures.values()];
+  }
+
+  /** Notes how a run of background work ended: a failure is kept (first time and latest cause) until a run succeeds. */
+  private ended(work: BackgroundWork, error?: unknown): void {
+    if (error === undefined) {
+      this.failures.delete(work);
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const since = this.failures.get(work)?.since ?? new Date(this.now()).toISOString();
+    this.failures.set(work, { work, message, since });
   }
 
   async start(): Promise<void> {
@@ -260,10 +275,13 @@ class LedgerImpl implements Ledger {
       this.timer = undefined;
       this.roundActive = true;
       // A failed round (store unavailable) is retried at the next tick; the error is kept for
-      // health checks rather than crashing the process as an unhandled rejection.
+      // /healthz rather than crashing the process as an unhandled rejection.
       void this.rounds
         .run(() => this.round())
-        .then(() => (this.lastRoundError = undefined), (e: unknown) => (this.lastRoundError = e))
+        .then(
+          () => this.ended('integration'),
+          (e: unknown) => this.ended('integration', e ?? 'unknown error'),
+        )
         .finally(() => {
           this.roundActive = false;
           this.schedule();
@@ -280,7 +298,12 @@ class LedgerImpl implements Ledger {
   private async round(): Promise<void> {
     await this.integratePending();
     // A failed run (store unavailable) is asked for again by the next round.
-    if (this.indexed < this.log.checkpoint.checkpoint.size || this.facts.waitingSize > 0) void this.index().catch(() => undefined);
+    if (this.indexed < this.log.checkpoint.checkpoint.size || this.facts.waitingSize > 0) {
+      void this.index().then(
+        () => this.ended('indexing'),
+        (e: unknown) => this.ended('indexing', e ?? 'unknown error'),
+      );
+    }
   }
 
   private async integratePending(): Promise<void> {

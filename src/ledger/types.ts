@@ -56,6 +56,18 @@ export interface UseReport {
   bundle: ProofBundle;
 }
 
+/** The ledger's background work: integration rounds (checkpoints) and indexing (queries, policy). */
+export type BackgroundWork = 'integration' | 'indexing';
+
+/** A run of background work that failed (a full or unwritable store, say); it is retried. */
+export interface BackgroundFailure {
+  work: BackgroundWork;
+  /** Why the latest run failed. */
+  message: string;
+  /** When the failures began (ISO 8601). */
+  since: string;
+}
+
 export interface Ledger {
   readonly log: Log;
   /** Validates every envelope (all-or-nothing), then appends. Throws LedgerError (400-class) on bad input. */
@@ -78,6 +90,8 @@ export interface Ledger {
   onUse(listener: (use: UseReport, claimants: string[]) => void): () => void;
   /** Index position: entries [0, indexed) are in the query index. */
   readonly indexedSize: number;
+  /** Background work (integration rounds, indexing) whose latest run failed; empty when all is well. Optional: added by the ledger. */
+  readonly failing?: BackgroundFailure[];
   /** Clears the query index and rebuilds it from the log (pvl reindex). Optional: added by the ledger. */
   reindex?(): Promise<void>;
   /** GET /works/similar: works within `max` (default: the scheme's threshold) of a perceptual identifier. Optional: added by the ledger. */

@@ -235,6 +235,12 @@ export function createApp(opts: AppOptions): Hono<Env> {
   metrics.registry.register(new Gauge('pvl_log_entries', 'Entries durably sequenced (integrated or not).', () => log.sequencedSize));
   metrics.registry.register(new Gauge('pvl_tree_size', 'Size of the published checkpoint.', () => publishedSize()));
   metrics.registry.register(new Gauge('pvl_indexed_entries', 'Entries in the query index.', () => ledger.indexedSize));
+  const failing = () => ledger.failing ?? [];
+  metrics.registry.register(
+    new Gauge('pvl_background_failing', 'Whether the latest run of background work (integration, indexing) failed (1) or not (0); it is retried.', () =>
+      (['integration', 'indexing'] as const).map((work) => ({ labels: { work }, value: failing().some((f) => f.work === work) ? 1 : 0 })),
+    ),
+  );
   // Whether memory grows with the log: the process as a whole, and the part the JS heap holds.
   metrics.registry.register(new Gauge('process_resident_memory_bytes', 'Resident memory of the server process.', () => process.memoryUsage.rss()));
   metrics.registry.register(new Gauge('nodejs_heap_size_used_bytes', 'JavaScript heap in use (after the last garbage collection, plus what was allocated since).', () => process.memoryUsage().heapUsed));
@@ -601,13 +607,18 @@ export function createApp(opts: AppOptions): Hono<Env> {
 
   // ---- operations ----------------------------------------------------------------------
 
+  // Degraded (a full disk, say) is still 200: reads are served, and a balancer should not drop
+  // the server for what only refuses writes. The failures say what is wrong, for operators.
   route('/healthz', {
-    GET: (c) =>
-      c.json(
-        { status: opts.shutdown?.aborted ? 'stopping' : 'ok', treeSize: publishedSize(), sequenced: log.sequencedSize, indexed: ledger.indexedSize },
-        opts.shutdown?.aborted ? 503 : 200,
+    GET: (c) => {
+      const stopping = opts.shutdown?.aborted === true;
+      const status = stopping ? 'stopping' : failing().length > 0 ? 'degraded' : 'ok';
+      return c.json(
+        { status, treeSize: publishedSize(), sequenced: log.sequencedSize, indexed: ledger.indexedSize, failing: failing() },
+        stopping ? 503 : 200,
         { 'Cache-Control': 'no-store' },
-      ),
+      );
+    },
   });
 
   route('/metrics', {

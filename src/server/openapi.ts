@@ -294,10 +294,27 @@ export const openapiDocument = {
     },
     '/healthz': {
       get: {
-        summary: 'Liveness and progress',
+        summary: 'Liveness, progress, and background work that is failing',
         tags: ['operations'],
         responses: {
-          '200': json({ type: 'object', properties: { status: { const: 'ok' }, treeSize: uint, sequenced: uint, indexed: uint }, required: ['status', 'treeSize', 'sequenced', 'indexed'] }),
+          '200': json({
+            type: 'object',
+            properties: {
+              status: { enum: ['ok', 'degraded'] },
+              treeSize: uint,
+              sequenced: uint,
+              indexed: uint,
+              failing: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { work: { enum: ['integration', 'indexing'] }, message: { type: 'string' }, since: { type: 'string', format: 'date-time' } },
+                  required: ['work', 'message', 'since'],
+                },
+              },
+            },
+            required: ['status', 'treeSize', 'sequenced', 'indexed', 'failing'],
+          }),
           '503': json({ type: 'object' }, 'Shutting down'),
         },
       },

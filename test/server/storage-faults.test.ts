@@ -14,7 +14,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openLedger } from '../../src/ledger/index.js';
 import { type Hash, verifyConsistency, verifyInclusion } from '../../src/merkle/index.js';
 import { formatPrivateKey, generatePrivateKey, openCheckpoint, parseVerifierKey, verifierKeyOf } from '../../src/note/index.js';
@@ -259,10 +259,22 @@ describe('a full disk', () => {
     while (s.disk.refused < refusedBefore + 3) await new Promise((r) => setTimeout(r, 5));
     expect(await (await s.app.request('/checkpoint')).text()).toBe(noteBefore);
     expect((await s.app.request('/entries/0')).status).toBe(200);
+    // Operators see it: the server is degraded (still 200, reads are served), and why.
+    const degraded = await s.app.request('/healthz');
+    expect(degraded.status).toBe(200);
+    const health = (await degraded.json()) as { status: string; treeSize: number; sequenced: number; failing: Array<{ work: string; message: string; since: string }> };
+    expect(health).toMatchObject({ status: 'degraded', treeSize: 1, sequenced: 2 });
+    expect(health.failing).toHaveLength(1);
+    expect(health.failing[0].work).toBe('integration');
+    expect(health.failing[0].message).toMatch(/cannot write/);
+    expect(Number.isNaN(Date.parse(health.failing[0].since))).toBe(false);
+    expect(await (await s.app.request('/metrics')).text()).toMatch(/^pvl_background_failing\{work="integration"\} 1$/m);
 
     s.disk.integrationFails = false;
     await expectAllPresent(s, acked);
     await expectConsistent(s, noteBefore);
+    await vi.waitFor(async () => expect(await (await s.app.request('/healthz')).json()).toMatchObject({ status: 'ok', failing: [] }));
+    expect(await (await s.app.request('/metrics')).text()).toMatch(/^pvl_background_failing\{work="integration"\} 0$/m);
   });
 
   it('refuses a manifest upload that fills the disk midway and stores it once space returns', async () => {
