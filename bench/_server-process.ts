@@ -11,6 +11,8 @@ export const cliPath = [join(here, '..', 'src', 'cli', 'main.js'), join(here, '.
 
 /** As `npm start` and the pvl launcher run the server (larger semi-spaces: fewer scavenges under load). */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
+/** `npm start`'s launcher: node with SERVER_NODE_FLAGS, and jemalloc when the machine has it. */
+export const serveLauncher = [join(here, '..', 'bin', 'serve.sh'), join(here, '..', '..', 'bin', 'serve.sh')].find((p) => existsSync(p))!;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -23,9 +25,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `pvl serve` on `dataDir` and `port`; resolves with the process and what it printed up to "listening on". */
+/**
+ * Starts `pvl serve` on `dataDir` and `port` as `npm start` does (bin/serve.sh, which execs node:
+ * the child's pid is the server's); resolves with the process and what it printed up to "listening on".
+ */
 export async function startServer(dataDir: string, port: number, extraArgs: string[] = []): Promise<{ child: ChildProcess; output: string }> {
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, cliPath, 'serve', '--data', dataDir, '--port', String(port), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sh', [serveLauncher, '--data', dataDir, '--port', String(port), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const onData = (d: Buffer) => {

@@ -8,15 +8,17 @@
  * memory is the server's. Samples the server's RSS (/proc/<pid>/status) every 5 s. The records
  * are signed before the clock starts, in worker threads (bench/_soak-signer.ts), so the load
  * generator's share of the machine is sending, not signing; `--sign-live` signs each batch as it
- * is due instead, as the earlier runs did.
+ * is due instead, as the earlier runs did. The server is started as `npm start` starts it
+ * (bin/serve.sh: with jemalloc when the machine has it; `allocator` in the figures says which).
  *
  * Prints a table of figures to stderr and one JSON line on stdout:
  * {"name":"soak","minutes","records","records_per_s","target_records_per_s","p50_ms_to_checkpoint",
  *  "p99_ms_to_checkpoint","queries","query_p50_ms","query_p99_ms","rss_start_mb","rss_end_mb",
- *  "rss_max_mb","rss_idle_after_mb","rss_slope_second_half_mb_per_min","heap_start_mb","heap_end_mb",
+ *  "rss_max_mb","rss_idle_after_mb","rss_slope_second_half_mb_per_min","rss_anon_start_mb","rss_anon_end_mb",
+ *  "rss_file_end_mb","rss_anon_slope_second_half_mb_per_min","heap_start_mb","heap_end_mb",
  *  "heap_reserved_end_mb","external_end_mb","heap_slope_second_half_mb_per_min","records_per_s_by_minute",
  *  "failed_requests","query_rate_per_s","server_cpu_cores",
- *  "server_cpu_us_per_record","ed25519_verify_us_before","ed25519_verify_us_after"}. The JS heap (in use, reserved) and external memory come from /metrics.
+ *  "server_cpu_us_per_record","ed25519_verify_us_before","ed25519_verify_us_after","allocator"}. The JS heap (in use, reserved) and external memory come from /metrics.
  * RSS at start is taken after seeding and a 10 s warm-up. Caches fill during the first minutes,
  * so whether memory grows with the log shows best in the slope of RSS over the second half (a
  * least-squares fit of the 5 s samples) and the rate's trend in the submissions per minute.
@@ -69,11 +71,22 @@ async function startSoakServer(dataDir: string, port: number): Promise<ChildProc
   return child;
 }
 
-/** Resident set size of a process in MiB (Linux). */
-async function rssMb(pid: number): Promise<number> {
+/**
+ * Resident memory of a process in MiB (Linux): all of it, the anonymous part (heaps: V8's,
+ * malloc's), and the file-backed part. LevelDB maps its table files into memory to read them;
+ * those pages count in the RSS but are clean page cache the kernel can take back at any time,
+ * so the anonymous part is the one that says whether the server's memory grows.
+ */
+async function residentMb(pid: number): Promise<{ rss: number; anon: number; file: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
-  return kb / 1024;
+  const mb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) / 1024;
+  return { rss: mb('VmRSS'), anon: mb('RssAnon'), file: mb('RssFile') };
+}
+
+/** The server's memory allocator: jemalloc when npm start's launcher found it, else the C library's. */
+async function allocatorOf(pid: number): Promise<string> {
+  const maps = await readFile(`/proc/${pid}/maps`, 'utf8');
+  return maps.includes('libjemalloc') ? 'jemalloc' : maps.includes('libc.so.6') ? 'glibc' : 'other';
 }
 
 /** CPU seconds a process has used so far, all its threads (Linux, /proc/<pid>/stat; clock ticks of 1/100 s). */
@@ -287,29 +300,33 @@ async function main(): Promise<void> {
     await Promise.all([submitLoad(url, warmEnd, warm, batches, 0), queryLoad(url, warmEnd, creators, warm)]);
     const firstBatch = Math.ceil((WARM_UP_SECONDS * rate) / batchSize) + 1;
 
-    const rssStart = await rssMb(pid);
+    const residentStart = await residentMb(pid);
+    const rssStart = residentStart.rss;
     const cpuStart = await cpuSeconds(pid);
     const heapStart = await heapMb(url);
-    const samples: Array<{ t: number; rss: number; heap: number; records: number }> = [{ t: 0, rss: rssStart, heap: heapStart, records: 0 }];
+    const samples: Array<{ t: number; rss: number; anon: number; heap: number; records: number }> = [{ t: 0, rss: rssStart, anon: residentStart.anon, heap: heapStart, records: 0 }];
     const figures: Figures = { submitLatencies: [], queryLatencies: [], records: 0, failed: 0 };
     const start = performance.now();
     const deadline = start + minutes * 60_000;
     const sampler = setInterval(() => {
-      void Promise.all([rssMb(pid), heapMb(url)]).then(([rss, heap]) => {
-        samples.push({ t: (performance.now() - start) / 1000, rss, heap, records: figures.records });
-        process.stderr.write(`soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB, heap ${heap.toFixed(0)} of ${memory.heapTotal.toFixed(0)} MiB, external ${memory.external.toFixed(0)} MiB\n`);
+      void Promise.all([residentMb(pid), heapMb(url)]).then(([{ rss, anon, file }, heap]) => {
+        samples.push({ t: (performance.now() - start) / 1000, rss, anon, heap, records: figures.records });
+        process.stderr.write(
+          `soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB (anonymous ${anon.toFixed(0)}, files ${file.toFixed(0)}), heap ${heap.toFixed(0)} of ${memory.heapTotal.toFixed(0)} MiB, external ${memory.external.toFixed(0)} MiB\n`,
+        );
       });
     }, 5_000);
     await Promise.all([submitLoad(url, deadline, figures, batches, firstBatch), queryLoad(url, deadline, creators, figures)]);
     clearInterval(sampler);
     const seconds = (performance.now() - start) / 1000;
-    const rssEnd = await rssMb(pid);
+    const residentEnd = await residentMb(pid);
+    const rssEnd = residentEnd.rss;
     const serverCpu = (await cpuSeconds(pid)) - cpuStart;
     const heapEnd = await heapMb(url);
     const secondHalf = samples.filter((s) => s.t >= seconds / 2);
     // Idle for 10 s: what V8 and LevelDB give back once the load stops.
     await new Promise((r) => setTimeout(r, 10_000));
-    const rssIdle = await rssMb(pid);
+    const rssIdle = (await residentMb(pid)).rss;
     const verifyAfter = ed25519VerifyMicros();
 
     const result = {
@@ -328,6 +345,10 @@ async function main(): Promise<void> {
       rss_max_mb: Math.round(Math.max(...samples.map((s) => s.rss), rssEnd)),
       rss_idle_after_mb: Math.round(rssIdle),
       rss_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.rss])) ?? 0).toFixed(1)),
+      rss_anon_start_mb: Math.round(residentStart.anon),
+      rss_anon_end_mb: Math.round(residentEnd.anon),
+      rss_file_end_mb: Math.round(residentEnd.file),
+      rss_anon_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.anon])) ?? 0).toFixed(1)),
       heap_start_mb: Math.round(heapStart),
       heap_end_mb: Math.round(heapEnd),
       heap_reserved_end_mb: Math.round(memory.heapTotal),
@@ -340,6 +361,7 @@ async function main(): Promise<void> {
       server_cpu_us_per_record: Math.round((serverCpu / figures.records) * 1e6),
       ed25519_verify_us_before: verifyBefore,
       ed25519_verify_us_after: verifyAfter,
+      allocator: await allocatorOf(pid),
     };
     for (const [k, v] of Object.entries(result)) process.stderr.write(`${k.padEnd(34)} ${v}\n`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
