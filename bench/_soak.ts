@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
+import { type Allocator, allocatorInMaps } from '../src/platform/allocator.js';
 import { nodeEd25519Verify } from '../src/platform/node-signer.js';
 import { type TrainingUseRecord, signRecord } from '../src/records/index.js';
 import { percentile } from './harness.js';
@@ -38,22 +39,41 @@ import { batchBody, grantSigner, presignBatches } from './_soak-signer.js';
 import { freePort, startServer } from './_server-process.js';
 
 
-const { values: args } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '10' },
-    rate: { type: 'string', default: '5000' },
-    batch: { type: 'string', default: '50' },
-    connections: { type: 'string', default: '128' },
-    'query-connections': { type: 'string', default: '4' },
-    'query-rate': { type: 'string', default: '20' },
-    'sign-live': { type: 'boolean', default: false },
-  },
-});
+const SOAK_OPTIONS = {
+  minutes: { type: 'string', default: '10' },
+  rate: { type: 'string', default: '5000' },
+  batch: { type: 'string', default: '50' },
+  connections: { type: 'string', default: '128' },
+  'query-connections': { type: 'string', default: '4' },
+  'query-rate': { type: 'string', default: '20' },
+  'sign-live': { type: 'boolean', default: false },
+} as const;
+const USAGE = 'usage: npm run soak [-- --minutes N] [--rate RECORDS_PER_S] [--batch N] [--connections N] [--query-connections N] [--query-rate N|0] [--sign-live]';
+const { values: args } = parseSoakArgs();
+
+/** The flags, or one line naming the bad one and exit 2. */
+function parseSoakArgs() {
+  try {
+    return parseArgs({ options: SOAK_OPTIONS });
+  } catch (err) {
+    process.stderr.write(`soak: ${(err as Error).message.split('\n')[0]} (${USAGE})\n`);
+    process.exit(2);
+  }
+}
+
 const minutes = Number(args.minutes);
 const rate = Number(args.rate);
 const batchSize = Number(args.batch);
-if (!(minutes > 0) || !(rate > 0) || !(batchSize > 0)) {
-  process.stderr.write('usage: npm run soak [-- --minutes N] [--rate RECORDS_PER_S] [--batch N] [--connections N] [--query-connections N] [--query-rate N|0] [--sign-live]\n');
+const connections = Number(args.connections);
+const queryConnections = Number(args['query-connections']);
+const queryRate = Number(args['query-rate']);
+const positive = { minutes, rate, batch: batchSize, connections };
+const bad = [
+  ...Object.entries(positive).filter(([, n]) => !(n > 0)).map(([flag]) => `--${flag} must be a number above 0`),
+  ...Object.entries({ 'query-connections': queryConnections, 'query-rate': queryRate }).filter(([, n]) => !(n >= 0)).map(([flag]) => `--${flag} must be a number, 0 or more`),
+];
+if (bad.length > 0) {
+  process.stderr.write(`soak: ${bad[0]} (${USAGE})\n`);
   process.exit(2);
 }
 
@@ -84,9 +104,8 @@ async function residentMb(pid: number): Promise<{ rss: number; anon: number; fil
 }
 
 /** The server's memory allocator: jemalloc when npm start's launcher found it, else the C library's. */
-async function allocatorOf(pid: number): Promise<string> {
-  const maps = await readFile(`/proc/${pid}/maps`, 'utf8');
-  return maps.includes('libjemalloc') ? 'jemalloc' : maps.includes('libc.so.6') ? 'glibc' : 'other';
+async function allocatorOf(pid: number): Promise<Allocator> {
+  return allocatorInMaps(await readFile(`/proc/${pid}/maps`, 'utf8'));
 }
 
 /** CPU seconds a process has used so far, all its threads (Linux, /proc/<pid>/stat; clock ticks of 1/100 s). */
@@ -195,7 +214,7 @@ async function submitLoad(url: string, deadline: number, figures: Figures, batch
       }
     }
   };
-  await Promise.all(Array.from({ length: Number(args.connections) }, worker));
+  await Promise.all(Array.from({ length: connections }, worker));
 }
 
 /** Warm-up before the measured run, under the same load. */
@@ -231,7 +250,6 @@ async function prepareBatches(): Promise<Batches> {
  * to back instead, and they then take whatever the server has left from submission.
  */
 async function queryLoad(url: string, deadline: number, creators: ReturnType<typeof makeAuthors>, figures: Figures): Promise<void> {
-  const queryRate = Number(args['query-rate']);
   const start = performance.now();
   let next = 0;
   const worker = async () => {
@@ -252,7 +270,7 @@ async function queryLoad(url: string, deadline: number, creators: ReturnType<typ
       }
     }
   };
-  await Promise.all(Array.from({ length: Number(args['query-connections']) }, worker));
+  await Promise.all(Array.from({ length: queryConnections }, worker));
 }
 
 /**
@@ -356,7 +374,7 @@ async function main(): Promise<void> {
       heap_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.heap])) ?? 0).toFixed(1)),
       records_per_s_by_minute: perMinute(samples),
       failed_requests: figures.failed,
-      query_rate_per_s: Number(args['query-rate']),
+      query_rate_per_s: queryRate,
       server_cpu_cores: Number((serverCpu / seconds).toFixed(2)),
       server_cpu_us_per_record: Math.round((serverCpu / figures.records) * 1e6),
       ed25519_verify_us_before: verifyBefore,

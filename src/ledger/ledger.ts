@@ -141,15 +141,16 @@ class LedgerImpl implements Ledger {
     return [...this.failures.values()];
   }
 
-  /** Notes how a run of background work ended: a failure is kept (first time and latest cause) until a run succeeds. */
-  private ended(work: BackgroundWork, error?: unknown): void {
-    if (error === undefined) {
-      this.failures.delete(work);
-      return;
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    const since = this.failures.get(work)?.since ?? new Date(this.now()).toISOString();
-    this.failures.set(work, { work, message, since });
+  /** Keeps how a run of background work ends: a failure (since when, latest cause) until a run succeeds. */
+  private track(work: BackgroundWork, run: Promise<void>): Promise<void> {
+    return run.then(
+      () => void this.failures.delete(work),
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        const since = this.failures.get(work)?.since ?? new Date(this.now()).toISOString();
+        this.failures.set(work, { work, message, since });
+      },
+    );
   }
 
   async start(): Promise<void> {
@@ -276,16 +277,10 @@ class LedgerImpl implements Ledger {
       this.roundActive = true;
       // A failed round (store unavailable) is retried at the next tick; the error is kept for
       // /healthz rather than crashing the process as an unhandled rejection.
-      void this.rounds
-        .run(() => this.round())
-        .then(
-          () => this.ended('integration'),
-          (e: unknown) => this.ended('integration', e ?? 'unknown error'),
-        )
-        .finally(() => {
-          this.roundActive = false;
-          this.schedule();
-        });
+      void this.track('integration', this.rounds.run(() => this.round())).finally(() => {
+        this.roundActive = false;
+        this.schedule();
+      });
     }, delay);
     this.timer.unref?.();
   }
@@ -298,12 +293,7 @@ class LedgerImpl implements Ledger {
   private async round(): Promise<void> {
     await this.integratePending();
     // A failed run (store unavailable) is asked for again by the next round.
-    if (this.indexed < this.log.checkpoint.checkpoint.size || this.facts.waitingSize > 0) {
-      void this.index().then(
-        () => this.ended('indexing'),
-        (e: unknown) => this.ended('indexing', e ?? 'unknown error'),
-      );
-    }
+    if (this.indexed < this.log.checkpoint.checkpoint.size || this.facts.waitingSize > 0) void this.track('indexing', this.index());
   }
 
   private async integratePending(): Promise<void> {

@@ -16,6 +16,7 @@ import { nodeSigner, nodeEd25519Verify } from '../../platform/node-signer.js';
 import { workerIntegrator } from '../../platform/worker-integrator.js';
 import { verifyPool } from '../../platform/verify-pool.js';
 import { manifestHashPool } from '../../platform/manifest-hash-pool.js';
+import { allocatorInMaps } from '../../platform/allocator.js';
 import { type AppOptions, createApp } from '../../server/app.js';
 import { createServerMetrics } from '../../server/metrics.js';
 import { writeSecretFile } from '../keys.js';
@@ -42,7 +43,7 @@ interface ServeOptions {
 async function allocatorWarning(): Promise<string | undefined> {
   if (process.platform !== 'linux') return undefined;
   const maps = await readFile('/proc/self/maps', 'utf8').catch(() => '');
-  if (maps.includes('libjemalloc') || !maps.includes('libc.so.6')) return undefined;
+  if (allocatorInMaps(maps) !== 'glibc') return undefined;
   return 'memory allocator is glibc malloc, whose heap fragments under sustained load; install jemalloc (Debian, Ubuntu: apt-get install libjemalloc2) and start with npm start, which preloads it, or set LD_PRELOAD to it';
 }
 
