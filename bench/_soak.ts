@@ -17,6 +17,7 @@
  *  "rss_max_mb","rss_idle_after_mb","rss_slope_second_half_mb_per_min","rss_anon_start_mb","rss_anon_end_mb",
  *  "rss_file_end_mb","rss_anon_slope_second_half_mb_per_min","heap_start_mb","heap_end_mb",
  *  "heap_reserved_end_mb","external_end_mb","heap_slope_second_half_mb_per_min","records_per_s_by_minute",
+ *  "memory_by_minute":[{"minute","rss","anon","file","heap","heapTotal","newSpace","oldSpace","external"}],
  *  "failed_requests","query_rate_per_s","server_cpu_cores",
  *  "server_cpu_us_per_record","ed25519_verify_us_before","ed25519_verify_us_after","allocator"}. The JS heap (in use, reserved) and external memory come from /metrics.
  * RSS at start is taken after seeding and a 10 s warm-up. Caches fill during the first minutes,
@@ -122,10 +123,12 @@ async function heapMb(url: string): Promise<number> {
   const mb = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 2 ** 20;
   memory.heapTotal = mb('nodejs_heap_size_total_bytes');
   memory.external = mb('nodejs_external_memory_bytes');
+  memory.newSpace = mb('nodejs_heap_space_size_total_bytes\\{space="new_space"\\}');
+  memory.oldSpace = mb('nodejs_heap_space_size_total_bytes\\{space="old_space"\\}');
   return mb('nodejs_heap_size_used_bytes');
 }
-/** The latest reserved heap and external memory read by heapMb, in MiB. */
-const memory = { heapTotal: 0, external: 0 };
+/** The latest reserved heap (all of it, young and old generation) and external memory read by heapMb, in MiB. */
+const memory = { heapTotal: 0, newSpace: 0, oldSpace: 0, external: 0 };
 
 /**
  * POSTs records with ?wait=checkpoint. The answer is kept only when asked for or when it is not
@@ -322,13 +325,13 @@ async function main(): Promise<void> {
     const rssStart = residentStart.rss;
     const cpuStart = await cpuSeconds(pid);
     const heapStart = await heapMb(url);
-    const samples: Array<{ t: number; rss: number; anon: number; heap: number; records: number }> = [{ t: 0, rss: rssStart, anon: residentStart.anon, heap: heapStart, records: 0 }];
+    const samples: Sample[] = [{ t: 0, ...residentStart, heap: heapStart, ...memory, records: 0 }];
     const figures: Figures = { submitLatencies: [], queryLatencies: [], records: 0, failed: 0 };
     const start = performance.now();
     const deadline = start + minutes * 60_000;
     const sampler = setInterval(() => {
       void Promise.all([residentMb(pid), heapMb(url)]).then(([{ rss, anon, file }, heap]) => {
-        samples.push({ t: (performance.now() - start) / 1000, rss, anon, heap, records: figures.records });
+        samples.push({ t: (performance.now() - start) / 1000, rss, anon, file, heap, ...memory, records: figures.records });
         process.stderr.write(
           `soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB (anonymous ${anon.toFixed(0)}, files ${file.toFixed(0)}), heap ${heap.toFixed(0)} of ${memory.heapTotal.toFixed(0)} MiB, external ${memory.external.toFixed(0)} MiB\n`,
         );
@@ -373,6 +376,7 @@ async function main(): Promise<void> {
       external_end_mb: Math.round(memory.external),
       heap_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.heap])) ?? 0).toFixed(1)),
       records_per_s_by_minute: perMinute(samples),
+      memory_by_minute: memoryByMinute(samples),
       failed_requests: figures.failed,
       query_rate_per_s: queryRate,
       server_cpu_cores: Number((serverCpu / seconds).toFixed(2)),
@@ -381,7 +385,8 @@ async function main(): Promise<void> {
       ed25519_verify_us_after: verifyAfter,
       allocator: await allocatorOf(pid),
     };
-    for (const [k, v] of Object.entries(result)) process.stderr.write(`${k.padEnd(34)} ${v}\n`);
+    process.stderr.write(memoryTable(result.memory_by_minute));
+    for (const [k, v] of Object.entries(result)) if (k !== 'memory_by_minute') process.stderr.write(`${k.padEnd(34)} ${v}\n`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     stopping = true;
@@ -402,6 +407,53 @@ function slope(points: Array<[number, number]>): number | undefined {
   const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
   const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
   return sxx === 0 ? undefined : sxy / sxx;
+}
+
+interface Sample {
+  t: number;
+  rss: number;
+  anon: number;
+  file: number;
+  heap: number;
+  heapTotal: number;
+  newSpace: number;
+  oldSpace: number;
+  external: number;
+  records: number;
+}
+
+type MemoryRow = Omit<Sample, 't' | 'records'> & { minute: number };
+
+/**
+ * The median of each memory figure over each whole minute (MiB): single samples swing by tens
+ * of MiB with the garbage collector and the LevelDB memtable, so a plateau shows in medians.
+ */
+function memoryByMinute(samples: Sample[]): MemoryRow[] {
+  const rows: MemoryRow[] = [];
+  for (let m = 1; samples.some((s) => s.t >= m * 60); m++) {
+    const inMinute = samples.filter((s) => s.t > (m - 1) * 60 && s.t <= m * 60);
+    const median = (pick: (s: Sample) => number) => Math.round(percentile(inMinute.map(pick), 50));
+    rows.push({
+      minute: m,
+      rss: median((s) => s.rss),
+      anon: median((s) => s.anon),
+      file: median((s) => s.file),
+      heap: median((s) => s.heap),
+      heapTotal: median((s) => s.heapTotal),
+      newSpace: median((s) => s.newSpace),
+      oldSpace: median((s) => s.oldSpace),
+      external: median((s) => s.external),
+    });
+  }
+  return rows;
+}
+
+function memoryTable(rows: MemoryRow[]): string {
+  const head = ['minute', 'RSS', 'anonymous', 'files', 'heap used', 'heap reserved', 'new space', 'old space', 'external'];
+  const lines = rows.map((r) => [r.minute, r.rss, r.anon, r.file, r.heap, r.heapTotal, r.newSpace, r.oldSpace, r.external].map(String));
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const format = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
+  return `server memory by minute (MiB, medians of the 5 s samples)\n${[head, ...lines].map(format).join('\n')}\n`;
 }
 
 /** Records per second within each whole minute of the run, from the 5 s samples. */

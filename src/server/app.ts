@@ -18,6 +18,7 @@ import { HttpProblem, problemFromError, problemResponse, statusOf } from './prob
 import { openapiDocument } from './openapi.js';
 import { eventsHandler } from './events.js';
 import { readFile } from 'node:fs/promises';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
 
 /** 1 MiB: the largest JSON body POST /records accepts. */
@@ -254,6 +255,13 @@ export function createApp(opts: AppOptions): Hono<Env> {
   metrics.registry.register(new Gauge('process_resident_memory_bytes', 'Resident memory of the server process.', () => process.memoryUsage.rss()));
   metrics.registry.register(new Gauge('nodejs_heap_size_used_bytes', 'JavaScript heap in use (after the last garbage collection, plus what was allocated since).', () => process.memoryUsage().heapUsed));
   metrics.registry.register(new Gauge('nodejs_heap_size_total_bytes', 'JavaScript heap reserved by V8.', () => process.memoryUsage().heapTotal));
+  // Which part of the heap grew: V8 sizes its young generation (up to 2 × --max-semi-space-size)
+  // and old space by their survival rates, so a reserved heap that grows is not a leak by itself.
+  metrics.registry.register(
+    new Gauge('nodejs_heap_space_size_total_bytes', 'JavaScript heap reserved by V8, by space (new_space, old_space, code_space, large_object_space, …).', () =>
+      getHeapSpaceStatistics().map((s) => ({ labels: { space: s.space_name }, value: s.space_size })),
+    ),
+  );
   metrics.registry.register(new Gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript objects, Buffers included.', () => process.memoryUsage().external));
   if (opts.witnesses) {
     const w = opts.witnesses;

@@ -248,6 +248,9 @@ describe('queries and operations', () => {
     const metrics = await (await app.request('/metrics')).text();
     expect(metrics).toMatch(/^pvl_tree_size 0$/m);
     expect(metrics).toMatch(/pvl_records_rejected_total/);
+    const spaces = Object.fromEntries([...metrics.matchAll(/^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    expect(spaces.new_space).toBeGreaterThan(0);
+    expect(spaces.old_space).toBeGreaterThan(0);
     const openapi = (await (await app.request('/openapi.json')).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(openapi.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.paths)).toContain('/records');
