@@ -17,7 +17,7 @@
  *  "rss_max_mb","rss_idle_after_mb","rss_slope_second_half_mb_per_min","rss_anon_start_mb","rss_anon_end_mb",
  *  "rss_file_end_mb","rss_anon_slope_second_half_mb_per_min","heap_start_mb","heap_end_mb",
  *  "heap_reserved_end_mb","external_end_mb","heap_slope_second_half_mb_per_min","records_per_s_by_minute",
- *  "memory_by_minute":[{"minute","rss","anon","file","heap","heapTotal","newSpace","oldSpace","external"}],
+ *  "memory_by_minute":[{"minute","rss","anon","file","heap","heapTotal","newSpace","oldSpace","external","leveldb","dedupFilter"}],
  *  "failed_requests","query_rate_per_s","server_cpu_cores",
  *  "server_cpu_us_per_record","ed25519_verify_us_before","ed25519_verify_us_after","allocator"}. The JS heap (in use, reserved) and external memory come from /metrics.
  * RSS at start is taken after seeding and a 10 s warm-up. Caches fill during the first minutes,
@@ -125,10 +125,12 @@ async function heapMb(url: string): Promise<number> {
   memory.external = mb('nodejs_external_memory_bytes');
   memory.newSpace = mb('nodejs_heap_space_size_total_bytes\\{space="new_space"\\}');
   memory.oldSpace = mb('nodejs_heap_space_size_total_bytes\\{space="old_space"\\}');
+  memory.leveldb = mb('pvl_store_memory_bytes\\{part="leveldb"\\}');
+  memory.dedupFilter = mb('pvl_store_memory_bytes\\{part="dedup-filter"\\}');
   return mb('nodejs_heap_size_used_bytes');
 }
 /** The latest reserved heap (all of it, young and old generation) and external memory read by heapMb, in MiB. */
-const memory = { heapTotal: 0, newSpace: 0, oldSpace: 0, external: 0 };
+const memory = { heapTotal: 0, newSpace: 0, oldSpace: 0, external: 0, leveldb: 0, dedupFilter: 0 };
 
 /**
  * POSTs records with ?wait=checkpoint. The answer is kept only when asked for or when it is not
@@ -419,6 +421,8 @@ interface Sample {
   newSpace: number;
   oldSpace: number;
   external: number;
+  leveldb: number;
+  dedupFilter: number;
   records: number;
 }
 
@@ -443,14 +447,16 @@ function memoryByMinute(samples: Sample[]): MemoryRow[] {
       newSpace: median((s) => s.newSpace),
       oldSpace: median((s) => s.oldSpace),
       external: median((s) => s.external),
+      leveldb: median((s) => s.leveldb),
+      dedupFilter: median((s) => s.dedupFilter),
     });
   }
   return rows;
 }
 
 function memoryTable(rows: MemoryRow[]): string {
-  const head = ['minute', 'RSS', 'anonymous', 'files', 'heap used', 'heap reserved', 'new space', 'old space', 'external'];
-  const lines = rows.map((r) => [r.minute, r.rss, r.anon, r.file, r.heap, r.heapTotal, r.newSpace, r.oldSpace, r.external].map(String));
+  const head = ['minute', 'RSS', 'anonymous', 'files', 'heap used', 'heap reserved', 'new space', 'old space', 'external', 'LevelDB', 'dedup filter'];
+  const lines = rows.map((r) => [r.minute, r.rss, r.anon, r.file, r.heap, r.heapTotal, r.newSpace, r.oldSpace, r.external, r.leveldb, r.dedupFilter].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
   return `server memory by minute (MiB, medians of the 5 s samples)\n${[head, ...lines].map(format).join('\n')}\n`;

@@ -8,6 +8,7 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { Ledger, SubmitResult } from '../ledger/types.js';
 import type { Log, SignedCheckpoint } from '../log/index.js';
+import type { StoreMemory } from '../store/index.js';
 import { type Hash, TILE_WIDTH, parseTilePath, tileWidthAt } from '../merkle/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
@@ -50,6 +51,8 @@ export interface AppOptions {
    * (POST /records?wait=checkpoint). Default: the ledger's waitForCheckpoint.
    */
   waitPublished?: (index: number) => Promise<SignedCheckpoint>;
+  /** The store's memory by part, for /metrics (LogStore.memoryUse). */
+  storeMemory?: () => StoreMemory[];
   /** Witness health for /metrics, when witnesses are configured. */
   witnesses?: () => WitnessStatus[];
   /** SSE keepalive comment interval; default 15 s. */
@@ -262,6 +265,14 @@ export function createApp(opts: AppOptions): Hono<Env> {
       getHeapSpaceStatistics().map((s) => ({ labels: { space: s.space_name }, value: s.space_size })),
     ),
   );
+  if (opts.storeMemory) {
+    const storeMemory = opts.storeMemory;
+    metrics.registry.register(
+      new Gauge('pvl_store_memory_bytes', 'Memory the store holds, by part (LevelDB: block cache and memtables; the dedup Bloom filter).', () =>
+        storeMemory().map((m) => ({ labels: { part: m.part }, value: m.bytes })),
+      ),
+    );
+  }
   metrics.registry.register(new Gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript objects, Buffers included.', () => process.memoryUsage().external));
   if (opts.witnesses) {
     const w = opts.witnesses;

@@ -27,6 +27,11 @@ export class PrefixBloomFilter {
     return this.count >= this.capacity;
   }
 
+  /** Memory the bit array takes. */
+  get bytes(): number {
+    return this.bits.byteLength;
+  }
+
   /** Adds a key by its first 8 bytes (a leaf hash or just its prefix). */
   add(prefix: Uint8Array): void {
     const [h1, h2] = baseHashes(prefix);
@@ -74,6 +79,10 @@ export class LayeredBloomFilter {
 
   get layerCount(): number {
     return this.layers.length;
+  }
+
+  get bytes(): number {
+    return this.layers.reduce((n, l) => n + l.bytes, 0);
   }
 
   add(prefix: Uint8Array): void {

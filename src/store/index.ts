@@ -1,3 +1,3 @@
-export type { LogStore, StoredTile, KeyValueSpace } from './store.js';
+export type { LogStore, StoredTile, KeyValueSpace, StoreMemory } from './store.js';
 export { StoreUnavailableError } from './errors.js';
 export { LevelLogStore } from './level.js';

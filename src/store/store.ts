@@ -54,7 +54,18 @@ export interface LogStore {
   space(name: string): KeyValueSpace;
   /** Approximate bytes on disk, for metrics and benchmarks. */
   diskUsage(): Promise<number>;
+  /**
+   * Memory the store holds in caches, write buffers and indexes, by part (for metrics), so an
+   * operator can tell the store's share of the process's memory from the rest.
+   */
+  memoryUse(): StoreMemory[];
   close(): Promise<void>;
+}
+
+/** One part of a store's memory: a name of the implementation's choosing and its size in bytes. */
+export interface StoreMemory {
+  part: string;
+  bytes: number;
 }
 
 /** The store cannot be written (disk full, read-only, closed): answer 503, not 400. */

@@ -146,6 +146,18 @@ describe('entry chunks', () => {
     await expect(store.readEntries(all.length - 1, 2)).rejects.toThrow(/not all stored/);
     await store.close();
   });
+
+  it('reports its memory: the LevelDB write buffer grows with what is written, the filter holds 16 bits a key', async () => {
+    const store = await LevelLogStore.open(await freshDir());
+    const part = (name: string) => store.memoryUse().find((m) => m.part === name)?.bytes ?? NaN;
+    const before = part('leveldb');
+    // The first filter layer is sized for a million entries (2^24 bits, the next power of two).
+    expect(part('dedup-filter')).toBe(2 ** 24 / 8);
+    const batch = Array.from({ length: 1000 }, (_, i) => enc.encode(`entry ${i} ${'y'.repeat(200)}`));
+    await store.appendEntries(0, batch, batch.map((e) => nodeHasher.hashLeaf(e)), batch.map(() => []));
+    expect(part('leveldb') - before).toBeGreaterThan(1000 * 200);
+    await store.close();
+  });
 });
 
 describe('prefix Bloom filter', () => {
@@ -194,5 +206,7 @@ describe('prefix Bloom filter', () => {
     let maybe = 0;
     for (let i = 21_000; i < 121_000; i++) if (filter.mayContain(prefixOf(i))) maybe++;
     expect(maybe / 100_000).toBeLessThan(0.005);
+    // 16 bits a key, each layer rounded up to a power of two: 2^14 + 2^16 + 2^18 bits.
+    expect(filter.bytes).toBe((2 ** 14 + 2 ** 16 + 2 ** 18) / 8);
   });
 });

@@ -107,6 +107,9 @@ class FillableStore implements LogStore {
   diskUsage() {
     return this.inner.diskUsage();
   }
+  memoryUse() {
+    return this.inner.memoryUse();
+  }
   close() {
     return this.inner.close();
   }
@@ -384,6 +387,10 @@ describe('a real write failure (file size limit)', () => {
     }
     const now = openCheckpoint(await (await fetch(`${free.url}/checkpoint`)).text(), keyVerifier).checkpoint;
     expect(now.size).toBeGreaterThanOrEqual(Math.max(...acked.keys()) + 1);
+    // The store's share of memory: LevelDB's buffers hold the restart's reads, the filter its first layer.
+    const metrics = await (await fetch(`${free.url}/metrics`)).text();
+    expect(Number(/^pvl_store_memory_bytes\{part="leveldb"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^pvl_store_memory_bytes\{part="dedup-filter"\} 2097152$/m);
     const consistency = (await (await fetch(`${free.url}/proof/consistency?from=${published.size}&to=${now.size}`)).json()) as { proof: string[] };
     verifyConsistency(nodeHasher, published.size, now.size, consistency.proof.map((p) => new Uint8Array(Buffer.from(p, 'base64'))), published.rootHash, now.rootHash);
     for (const index of [0, Math.max(...acked.keys()), ...[...acked.keys()].filter((i) => i % 97 === 0)]) {

@@ -146,7 +146,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   });
   const shutdown = new AbortController();
   const metrics = createServerMetrics();
-  const appOptions: AppOptions = { ledger, log: ledger.log, vkey: verifierKeyOf(key), shutdown: shutdown.signal, metrics };
+  const appOptions: AppOptions = { ledger, log: ledger.log, vkey: verifierKeyOf(key), shutdown: shutdown.signal, metrics, storeMemory: () => store.memoryUse() };
   let publisher: WitnessPublisher | undefined;
   if (witnessFlags) {
     const p = new WitnessPublisher({ log: ledger.log, logVkey: verifierKeyOf(key), ...witnessFlags, verify: nodeEd25519Verify, warn: (m) => process.stderr.write(`pvl serve: ${m}\n`) });
