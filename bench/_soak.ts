@@ -20,9 +20,11 @@
  *  "memory_by_minute":[{"minute","rss","anon","file","heap","heapTotal","newSpace","oldSpace","external","leveldb","dedupFilter"}],
  *  "failed_requests","query_rate_per_s","server_cpu_cores",
  *  "server_cpu_us_per_record","ed25519_verify_us_before","ed25519_verify_us_after","allocator"}. The JS heap (in use, reserved) and external memory come from /metrics.
- * RSS at start is taken after seeding and a 10 s warm-up. Caches fill during the first minutes,
- * so whether memory grows with the log shows best in the slope of RSS over the second half (a
- * least-squares fit of the 5 s samples) and the rate's trend in the submissions per minute.
+ * RSS at start is taken after seeding and a 10 s warm-up. Caches fill for the first twenty
+ * minutes or so at 5,000 records/s, so whether memory levels off shows in the table of memory by
+ * minute (what grows: V8's heap, external memory, the store's caches, or the rest) more than in
+ * the slope of RSS over the second half (a least-squares fit of the 5 s samples); the rate's
+ * trend shows in the submissions per minute.
  */
 import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
