@@ -131,7 +131,7 @@ async function heapMb(url: string): Promise<number> {
   memory.dedupFilter = mb('pvl_store_memory_bytes\\{part="dedup-filter"\\}');
   return mb('nodejs_heap_size_used_bytes');
 }
-/** The latest reserved heap (all of it, young and old generation) and external memory read by heapMb, in MiB. */
+/** What heapMb read last from /metrics, in MiB: the reserved heap (all, young and old generation), external memory, the store's parts. */
 const memory = { heapTotal: 0, newSpace: 0, oldSpace: 0, external: 0, leveldb: 0, dedupFilter: 0 };
 
 /**

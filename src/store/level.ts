@@ -295,11 +295,11 @@ export class LevelLogStore implements LogStore {
    * an entry.
    */
   memoryUse(): StoreMemory[] {
+    const filter = { part: 'dedup-filter', bytes: this.dedupFilter.bytes };
+    // A closed database throws on getProperty; a scrape while closing must not.
+    if (this.db.status !== 'open') return [filter];
     const leveldb = Number((this.db as unknown as Maintenance).getProperty('leveldb.approximate-memory-usage'));
-    return [
-      { part: 'leveldb', bytes: Number.isFinite(leveldb) ? leveldb : 0 },
-      { part: 'dedup-filter', bytes: this.dedupFilter.bytes },
-    ];
+    return [{ part: 'leveldb', bytes: Number.isFinite(leveldb) ? leveldb : 0 }, filter];
   }
 
   /** Compacts everything, so diskUsage reflects live data (benchmarks). */

@@ -157,6 +157,7 @@ describe('entry chunks', () => {
     await store.appendEntries(0, batch, batch.map((e) => nodeHasher.hashLeaf(e)), batch.map(() => []));
     expect(part('leveldb') - before).toBeGreaterThan(1000 * 200);
     await store.close();
+    expect(store.memoryUse().map((m) => m.part)).toEqual(['dedup-filter']);
   });
 });
 
