@@ -5,13 +5,30 @@
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import type { Bench, BenchResult } from './harness.js';
 
-const args = process.argv.slice(2);
-const json = args.includes('--json');
-const quick = args.includes('--quick');
-const onlyArg = args.indexOf('--only');
-const only = onlyArg >= 0 ? new Set(args[onlyArg + 1].split(',')) : null;
+const USAGE = 'usage: npm run bench [-- --json] [--quick] [--only group,name,…]';
+
+/** The flags, or one line naming what was wrong and exit 2 (a typo must not start an hour of benchmarks). */
+function flags(): { json: boolean; quick: boolean; only: Set<string> | null } {
+  try {
+    const { values } = parseArgs({
+      options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    return { json: values.json ?? false, quick: values.quick ?? false, only: values.only === undefined ? null : new Set(values.only.split(',')) };
+  } catch (err) {
+    process.stderr.write(`bench: ${(err as Error).message.split('\n')[0]}; ${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+const { json, quick, only } = flags();
 
 async function loadBenches(): Promise<Bench[]> {
   const here = dirname(fileURLToPath(import.meta.url));
@@ -20,6 +37,14 @@ async function loadBenches(): Promise<Bench[]> {
   for (const f of files.sort()) {
     const mod = (await import(join(here, f))) as { benches?: Bench[] };
     benches.push(...(mod.benches ?? []));
+  }
+  if (only) {
+    const known = new Set(benches.flatMap((b) => [b.group, ...(b.name === undefined ? [] : [b.name])]));
+    const unknown = [...only].filter((o) => !known.has(o));
+    if (unknown.length > 0) {
+      process.stderr.write(`bench: --only ${unknown.join(',')}: no such group or benchmark; there are ${[...new Set(benches.map((b) => b.group))].join(', ')}\n`);
+      process.exit(2);
+    }
   }
   return benches.filter((b) => !only || only.has(b.group) || (b.name !== undefined && only.has(b.name)));
 }
