@@ -118,21 +118,35 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-/** The server's JavaScript heap in use, in MiB (from /metrics); also reports reserved heap and external memory. */
-async function heapMb(url: string): Promise<number> {
+/** What the server reports of its memory in /metrics, in MiB. */
+interface ServerMemory {
+  /** JavaScript heap in use. */
+  heap: number;
+  /** JavaScript heap reserved: all of it, and its young (new space) and old generations. */
+  heapTotal: number;
+  newSpace: number;
+  oldSpace: number;
+  /** Buffers and typed arrays (the tile cache and the dedup filter among them). */
+  external: number;
+  /** The store's parts: LevelDB's block cache and memtables, the dedup filter. */
+  leveldb: number;
+  dedupFilter: number;
+}
+
+async function serverMemory(url: string): Promise<ServerMemory> {
   const res = await request(`${url}/metrics`, { dispatcher });
   const text = await res.body.text();
   const mb = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 2 ** 20;
-  memory.heapTotal = mb('nodejs_heap_size_total_bytes');
-  memory.external = mb('nodejs_external_memory_bytes');
-  memory.newSpace = mb('nodejs_heap_space_size_total_bytes\\{space="new_space"\\}');
-  memory.oldSpace = mb('nodejs_heap_space_size_total_bytes\\{space="old_space"\\}');
-  memory.leveldb = mb('pvl_store_memory_bytes\\{part="leveldb"\\}');
-  memory.dedupFilter = mb('pvl_store_memory_bytes\\{part="dedup-filter"\\}');
-  return mb('nodejs_heap_size_used_bytes');
+  return {
+    heap: mb('nodejs_heap_size_used_bytes'),
+    heapTotal: mb('nodejs_heap_size_total_bytes'),
+    newSpace: mb('nodejs_heap_space_size_total_bytes\\{space="new_space"\\}'),
+    oldSpace: mb('nodejs_heap_space_size_total_bytes\\{space="old_space"\\}'),
+    external: mb('nodejs_external_memory_bytes'),
+    leveldb: mb('pvl_store_memory_bytes\\{part="leveldb"\\}'),
+    dedupFilter: mb('pvl_store_memory_bytes\\{part="dedup-filter"\\}'),
+  };
 }
-/** What heapMb read last from /metrics, in MiB: the reserved heap (all, young and old generation), external memory, the store's parts. */
-const memory = { heapTotal: 0, newSpace: 0, oldSpace: 0, external: 0, leveldb: 0, dedupFilter: 0 };
 
 /**
  * POSTs records with ?wait=checkpoint. The answer is kept only when asked for or when it is not
@@ -328,16 +342,16 @@ async function main(): Promise<void> {
     const residentStart = await residentMb(pid);
     const rssStart = residentStart.rss;
     const cpuStart = await cpuSeconds(pid);
-    const heapStart = await heapMb(url);
-    const samples: Sample[] = [{ t: 0, ...residentStart, heap: heapStart, ...memory, records: 0 }];
+    const memoryStart = await serverMemory(url);
+    const samples: Sample[] = [{ t: 0, ...residentStart, ...memoryStart, records: 0 }];
     const figures: Figures = { submitLatencies: [], queryLatencies: [], records: 0, failed: 0 };
     const start = performance.now();
     const deadline = start + minutes * 60_000;
     const sampler = setInterval(() => {
-      void Promise.all([residentMb(pid), heapMb(url)]).then(([{ rss, anon, file }, heap]) => {
-        samples.push({ t: (performance.now() - start) / 1000, rss, anon, file, heap, ...memory, records: figures.records });
+      void Promise.all([residentMb(pid), serverMemory(url)]).then(([{ rss, anon, file }, memory]) => {
+        samples.push({ t: (performance.now() - start) / 1000, rss, anon, file, ...memory, records: figures.records });
         process.stderr.write(
-          `soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB (anonymous ${anon.toFixed(0)}, files ${file.toFixed(0)}), heap ${heap.toFixed(0)} of ${memory.heapTotal.toFixed(0)} MiB, external ${memory.external.toFixed(0)} MiB\n`,
+          `soak: ${Math.round((performance.now() - start) / 1000)} s, ${figures.records} records, RSS ${rss.toFixed(0)} MiB (anonymous ${anon.toFixed(0)}, files ${file.toFixed(0)}), heap ${memory.heap.toFixed(0)} of ${memory.heapTotal.toFixed(0)} MiB, external ${memory.external.toFixed(0)} MiB\n`,
         );
       });
     }, 5_000);
@@ -347,7 +361,7 @@ async function main(): Promise<void> {
     const residentEnd = await residentMb(pid);
     const rssEnd = residentEnd.rss;
     const serverCpu = (await cpuSeconds(pid)) - cpuStart;
-    const heapEnd = await heapMb(url);
+    const memoryEnd = await serverMemory(url);
     const secondHalf = samples.filter((s) => s.t >= seconds / 2);
     // Idle for 10 s: what V8 and LevelDB give back once the load stops.
     await new Promise((r) => setTimeout(r, 10_000));
@@ -374,10 +388,10 @@ async function main(): Promise<void> {
       rss_anon_end_mb: Math.round(residentEnd.anon),
       rss_file_end_mb: Math.round(residentEnd.file),
       rss_anon_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.anon])) ?? 0).toFixed(1)),
-      heap_start_mb: Math.round(heapStart),
-      heap_end_mb: Math.round(heapEnd),
-      heap_reserved_end_mb: Math.round(memory.heapTotal),
-      external_end_mb: Math.round(memory.external),
+      heap_start_mb: Math.round(memoryStart.heap),
+      heap_end_mb: Math.round(memoryEnd.heap),
+      heap_reserved_end_mb: Math.round(memoryEnd.heapTotal),
+      external_end_mb: Math.round(memoryEnd.external),
       heap_slope_second_half_mb_per_min: Number((slope(secondHalf.map((s) => [s.t / 60, s.heap])) ?? 0).toFixed(1)),
       records_per_s_by_minute: perMinute(samples),
       memory_by_minute: memoryByMinute(samples),
@@ -413,22 +427,29 @@ function slope(points: Array<[number, number]>): number | undefined {
   return sxx === 0 ? undefined : sxy / sxx;
 }
 
-interface Sample {
+interface Sample extends ServerMemory {
   t: number;
   rss: number;
   anon: number;
   file: number;
-  heap: number;
-  heapTotal: number;
-  newSpace: number;
-  oldSpace: number;
-  external: number;
-  leveldb: number;
-  dedupFilter: number;
   records: number;
 }
 
-type MemoryRow = Omit<Sample, 't' | 'records'> & { minute: number };
+/** The memory table's columns: a figure of each sample and its heading. */
+const MEMORY_COLUMNS = [
+  ['rss', 'RSS'],
+  ['anon', 'anonymous'],
+  ['file', 'files'],
+  ['heap', 'heap used'],
+  ['heapTotal', 'heap reserved'],
+  ['newSpace', 'new space'],
+  ['oldSpace', 'old space'],
+  ['external', 'external'],
+  ['leveldb', 'LevelDB'],
+  ['dedupFilter', 'dedup filter'],
+] as const;
+
+type MemoryRow = { minute: number } & Record<(typeof MEMORY_COLUMNS)[number][0], number>;
 
 /**
  * The median of each memory figure over each whole minute (MiB): single samples swing by tens
@@ -438,27 +459,15 @@ function memoryByMinute(samples: Sample[]): MemoryRow[] {
   const rows: MemoryRow[] = [];
   for (let m = 1; samples.some((s) => s.t >= m * 60); m++) {
     const inMinute = samples.filter((s) => s.t > (m - 1) * 60 && s.t <= m * 60);
-    const median = (pick: (s: Sample) => number) => Math.round(percentile(inMinute.map(pick), 50));
-    rows.push({
-      minute: m,
-      rss: median((s) => s.rss),
-      anon: median((s) => s.anon),
-      file: median((s) => s.file),
-      heap: median((s) => s.heap),
-      heapTotal: median((s) => s.heapTotal),
-      newSpace: median((s) => s.newSpace),
-      oldSpace: median((s) => s.oldSpace),
-      external: median((s) => s.external),
-      leveldb: median((s) => s.leveldb),
-      dedupFilter: median((s) => s.dedupFilter),
-    });
+    const medians = MEMORY_COLUMNS.map(([field]) => [field, Math.round(percentile(inMinute.map((s) => s[field]), 50))]);
+    rows.push({ minute: m, ...Object.fromEntries(medians) } as MemoryRow);
   }
   return rows;
 }
 
 function memoryTable(rows: MemoryRow[]): string {
-  const head = ['minute', 'RSS', 'anonymous', 'files', 'heap used', 'heap reserved', 'new space', 'old space', 'external', 'LevelDB', 'dedup filter'];
-  const lines = rows.map((r) => [r.minute, r.rss, r.anon, r.file, r.heap, r.heapTotal, r.newSpace, r.oldSpace, r.external, r.leveldb, r.dedupFilter].map(String));
+  const head = ['minute', ...MEMORY_COLUMNS.map(([, heading]) => heading)];
+  const lines = rows.map((r) => [r.minute, ...MEMORY_COLUMNS.map(([field]) => r[field])].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join('  ');
   return `server memory by minute (MiB, medians of the 5 s samples)\n${[head, ...lines].map(format).join('\n')}\n`;

@@ -57,7 +57,8 @@ export interface UseReport {
 }
 
 /** The ledger's background work: integration rounds (checkpoints) and indexing (queries, policy). */
-export type BackgroundWork = 'integration' | 'indexing';
+export const BACKGROUND_WORK = ['integration', 'indexing'] as const;
+export type BackgroundWork = (typeof BACKGROUND_WORK)[number];
 
 /** A run of background work that failed (a full or unwritable store, say); it is retried. */
 export interface BackgroundFailure {

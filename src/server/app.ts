@@ -6,7 +6,7 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
-import type { Ledger, SubmitResult } from '../ledger/types.js';
+import { BACKGROUND_WORK, type Ledger, type SubmitResult } from '../ledger/types.js';
 import type { Log, SignedCheckpoint } from '../log/index.js';
 import type { StoreMemory } from '../store/index.js';
 import { type Hash, TILE_WIDTH, parseTilePath, tileWidthAt } from '../merkle/index.js';
@@ -251,7 +251,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
   const failing = () => ledger.failing ?? [];
   metrics.registry.register(
     new Gauge('pvl_background_failing', 'Whether the latest run of background work (integration, indexing) failed (1) or not (0); it is retried.', () =>
-      (['integration', 'indexing'] as const).map((work) => ({ labels: { work }, value: failing().some((f) => f.work === work) ? 1 : 0 })),
+      BACKGROUND_WORK.map((work) => ({ labels: { work }, value: failing().some((f) => f.work === work) ? 1 : 0 })),
     ),
   );
   // Whether memory grows with the log: the process as a whole, and the part the JS heap holds.
@@ -640,9 +640,10 @@ export function createApp(opts: AppOptions): Hono<Env> {
   route('/healthz', {
     GET: (c) => {
       const stopping = opts.shutdown?.aborted === true;
-      const status = stopping ? 'stopping' : failing().length > 0 ? 'degraded' : 'ok';
+      const failures = failing();
+      const status = stopping ? 'stopping' : failures.length > 0 ? 'degraded' : 'ok';
       return c.json(
-        { status, treeSize: publishedSize(), sequenced: log.sequencedSize, indexed: ledger.indexedSize, failing: failing() },
+        { status, treeSize: publishedSize(), sequenced: log.sequencedSize, indexed: ledger.indexedSize, failing: failures },
         stopping ? 503 : 200,
         { 'Cache-Control': 'no-store' },
       );

@@ -2,6 +2,7 @@
  * The OpenAPI 3.1 description of the HTTP API, served at GET /openapi.json. Written by hand
  * from spec/api.md (the prose is the contract; this is its machine-readable index).
  */
+import { BACKGROUND_WORK } from '../ledger/types.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const hexHash = { type: 'string', pattern: '^[0-9a-f]{64}$' };
@@ -308,7 +309,7 @@ export const openapiDocument = {
                 type: 'array',
                 items: {
                   type: 'object',
-                  properties: { work: { enum: ['integration', 'indexing'] }, message: { type: 'string' }, since: { type: 'string', format: 'date-time' } },
+                  properties: { work: { enum: [...BACKGROUND_WORK] }, message: { type: 'string' }, since: { type: 'string', format: 'date-time' } },
                   required: ['work', 'message', 'since'],
                 },
               },
