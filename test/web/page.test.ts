@@ -1,5 +1,5 @@
 /**
- * The creator page end to end: headless Chromium (playwright-core) against a real `pvl serve`
+ * The creator page end to end: headless Chromium (playwright-core; the browser comes from the npm package @sparticuz/chromium, test/support/chromium.ts) against a real `pvl serve`
  * process (needs `npm run build`, which also builds dist/web). A creator works only in the page;
  * a builder uses the CLI. Independent expectations: work ids recomputed here with node:crypto and
  * sharp (src/works/node.ts), verdicts derived from the policy rules (spec/policy.md), and a proxy
@@ -14,7 +14,8 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.js';
 import { tempDir } from '../support/tmp.js';
 import { workIdsOfBytes } from '../../src/works/node.js';
 import { parsePrivateKey } from '../../src/note/index.js';
@@ -155,11 +156,7 @@ beforeAll(async () => {
   vkey = (await (await fetch(`${url}/log/vkey`)).text()).trim();
   await writeFile(join(dir, 'log.vkey'), vkey);
   proxyUrl = await startProxy(url, () => proxyMode);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   await mkdir(SCREENSHOTS, { recursive: true });
 }, 30000);
 
