@@ -4,6 +4,11 @@
  * restart, every acknowledged record must be at its acknowledged index, every checkpoint ever
  * served must be consistent with the current one (consistency proofs), and the tiles and entry
  * bundles must hash to the current checkpoint's root.
+ *
+ * Every other manifest is claimed by a training-use record right after its upload; the server
+ * removes unclaimed ones one second after they were stored, so removals (and the deletion of
+ * their data) are under way when the kills come. Every manifest whose claim was acknowledged
+ * must be there after every restart; unclaimed ones may have gone.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +20,8 @@ import { TILE_WIDTH, equalHashes, formatTilePath, rootOf, verifyConsistency } fr
 import { type Checkpoint, type Verifier, openCheckpoint, parseVerifierKey } from '../src/note/index.js';
 import { nodeHasher } from '../src/platform/node-hasher.js';
 import { decodeBundle } from '../src/log/index.js';
-import { ManifestBuilder, toHex } from '../src/records/index.js';
+import { ManifestBuilder, signRecord, toHex } from '../src/records/index.js';
+import { nodeEd25519Verify } from '../src/platform/node-signer.js';
 import { type Author, grantEntry, makeAuthors, workOf } from './_records.js';
 import { SERVER_NODE_FLAGS, cliPath, freePort } from './_server-process.js';
 
@@ -24,6 +30,8 @@ export interface CrashReport {
   kills: number;
   acknowledged: number;
   manifests: number;
+  /** Manifests whose claiming training-use record was acknowledged. */
+  claimed: number;
   lost: number;
   inconsistent: number;
   checkpoints_seen: number;
@@ -35,6 +43,8 @@ export interface CrashOptions {
   clients?: number;
   /** Progress lines (one per restart). */
   log?: (line: string) => void;
+  /** How long the server keeps an unclaimed manifest (`--manifest-claim-within`), in seconds; default 1. */
+  claimWithinS?: number;
 }
 
 class ServerProcess {
@@ -44,11 +54,12 @@ class ServerProcess {
   constructor(
     private readonly dataDir: string,
     readonly port: number,
+    private readonly extraFlags: string[] = [],
   ) {}
 
   async start(): Promise<string> {
     this.output = '';
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, cliPath, 'serve', '--data', this.dataDir, '--port', String(this.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, cliPath, 'serve', '--data', this.dataDir, '--port', String(this.port), ...this.extraFlags], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     await new Promise<void>((resolve, reject) => {
       const onData = (d: Buffer) => {
@@ -78,14 +89,17 @@ interface Acked {
 
 export async function runCrashTest(opts: CrashOptions): Promise<CrashReport> {
   const dataDir = await mkdtemp(join(tmpdir(), 'pvl-crash-'));
-  const server = new ServerProcess(dataDir, await freePort());
+  const server = new ServerProcess(dataDir, await freePort(), ['--manifest-claim-within', String(opts.claimWithinS ?? 1)]);
   const base = `http://127.0.0.1:${server.port}`;
   const dispatcher = new Agent({ connections: 32, keepAliveTimeout: 1000 });
   const authors = makeAuthors(8);
   const acked = new Map<number, string>(); // index → leaf hash hex
   const manifests = new Map<string, number>(); // root → count
+  const claimed = new Map<string, number>(); // root → count, of manifests whose claim was acknowledged
+  const builder = makeAuthors(1, 'builder')[0];
+  let uploads = 0;
   const served = new Map<string, Checkpoint>(); // "size root" → checkpoint
-  const report: CrashReport = { kills: 0, acknowledged: 0, manifests: 0, lost: 0, inconsistent: 0, checkpoints_seen: 0 };
+  const report: CrashReport = { kills: 0, acknowledged: 0, manifests: 0, claimed: 0, lost: 0, inconsistent: 0, checkpoints_seen: 0 };
   let verifier: Verifier | undefined;
   let nextRecord = 0;
   const retry: Uint8Array[][] = [];
@@ -119,11 +133,19 @@ export async function runCrashTest(opts: CrashOptions): Promise<CrashReport> {
 
   const uploader = async (stop: { now: boolean }) => {
     while (!stop.now) {
-      const { bytes, root, count } = await buildManifest(1000 + Math.floor(Math.random() * 9000));
+      const { bytes, root, count } = await buildManifest(200 + Math.floor(Math.random() * 2000));
       try {
         const res = await http('POST', `/manifests?root=${root}&count=${count}`, bytes, 'application/octet-stream');
         if (res.status !== 200 && res.status !== 201) throw new Error(`POST /manifests answered ${res.status}: ${new TextDecoder().decode(res.bytes).slice(0, 200)}`);
         manifests.set(root, count);
+        if (uploads++ % 2 === 1) continue;
+        const claim = await http('POST', '/records', new TextDecoder().decode(claimEntry(builder, root, count, uploads)));
+        // Refused only if the manifest was removed first (a restart between upload and claim, past its time).
+        if (claim.status === 400 && (claim.json() as { code: string }).code === 'manifest-missing') continue;
+        if (claim.status !== 201) throw new Error(`POST /records (claim) answered ${claim.status}: ${new TextDecoder().decode(claim.bytes).slice(0, 200)}`);
+        const ack = claim.json() as Acked;
+        acked.set(ack.index, ack.leafHash);
+        claimed.set(root, count);
       } catch (err) {
         if (!isConnectionError(err)) throw err;
         await sleep(20);
@@ -163,11 +185,12 @@ export async function runCrashTest(opts: CrashOptions): Promise<CrashReport> {
       const check = await verifyState();
       report.lost = Math.max(report.lost, check.lost);
       report.inconsistent += check.inconsistent;
-      opts.log?.(`kill ${report.kills}: ${acked.size} acknowledged, ${manifests.size} manifests, tree ${check.size}, ${check.lost} lost, ${check.inconsistent} inconsistent`);
+      opts.log?.(`kill ${report.kills}: ${acked.size} acknowledged, ${manifests.size} manifests (${claimed.size} claimed), tree ${check.size}, ${check.lost} lost, ${check.inconsistent} inconsistent`);
     }
     await server.kill('SIGTERM');
     report.acknowledged = acked.size;
     report.manifests = manifests.size;
+    report.claimed = claimed.size;
     report.checkpoints_seen = served.size;
     return report;
   } finally {
@@ -195,7 +218,7 @@ export async function runCrashTest(opts: CrashOptions): Promise<CrashReport> {
     let lost = 0;
     let inconsistent = 0;
     for (const [index, leafHash] of acked) if (index >= size || toHex(leaves[index]) !== leafHash) lost++;
-    for (const [root, count] of manifests) {
+    for (const [root, count] of claimed) {
       const res = await http('GET', `/manifests/${root}`);
       if (res.status !== 200 || (res.json() as { count: number }).count !== count) lost++;
     }
@@ -240,6 +263,12 @@ export async function runCrashTest(opts: CrashOptions): Promise<CrashReport> {
   }
 }
 
+
+/** A training-use record claiming the manifest `root`. */
+function claimEntry(builder: Author, root: string, count: number, n: number): Uint8Array {
+  const payload = { type: 'training-use', v: 1, author: builder.ref, time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), model: { name: 'crash', version: String(n) }, purpose: 'generative-training', commercial: false, manifest: { root, count } };
+  return signRecord(payload as never, builder.signer, { verify: nodeEd25519Verify });
+}
 
 async function buildManifest(count: number): Promise<{ bytes: Uint8Array; root: string; count: number }> {
   const builder = new ManifestBuilder(count);

@@ -14,7 +14,7 @@ import { Agent, request } from 'undici';
 import { formatTilePath } from '../src/merkle/index.js';
 import { nodeEd25519Verify } from '../src/platform/node-signer.js';
 import { type TrainingUseRecord, signRecord } from '../src/records/index.js';
-import { grantEntry, makeAuthors, workOf as workLabel } from './_records.js';
+import { grantEntry, makeAuthors, recordNow, workOf as workLabel } from './_records.js';
 import { percentile, secondsSince } from './harness.js';
 
 const [mode, url, optionsJson] = process.argv.slice(2);
@@ -78,7 +78,8 @@ async function submit(): Promise<Record<string, number>> {
 async function tiles(): Promise<Record<string, number>> {
   const seconds = options.seconds ?? 20;
   const fullTiles = Math.floor((options.treeSize ?? 1_000_000) / 256);
-  const connections = options.connections ?? 64;
+  // Under the server's 64-connections-per-address cap (spec/api.md), all from 127.0.0.1.
+  const connections = options.connections ?? 48;
   const path = (n: number) => `/${formatTilePath({ level: 0, index: n, width: 256 })}`;
   let done = 0;
   let bad = 0;
@@ -117,7 +118,7 @@ async function uses(): Promise<Record<string, number>> {
       type: 'training-use',
       v: 1,
       author: builder.ref,
-      time: '2026-06-01T00:00:00Z',
+      time: recordNow(),
       model: { name: 'bench-model', version: `${u}` },
       purpose: 'generative-training',
       commercial: false,

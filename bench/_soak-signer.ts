@@ -10,7 +10,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import type { PrivateKey } from '../src/note/index.js';
 import { RECORD_PAYLOAD_TYPE, preAuthEncoding, toBase64 } from '../src/records/index.js';
 import { canonicalJson } from '../src/records/canonical.js';
-import { type Author, authorOf, grantPayload, workOf } from './_records.js';
+import { type Author, authorOf, grantPayload, recordNow, workOf } from './_records.js';
 
 /**
  * Consent grants like grantEntry's, signed without grantEntry's schema validation and
@@ -18,19 +18,24 @@ import { type Author, authorOf, grantPayload, workOf } from './_records.js';
  * payload is grantPayload's canonical JSON with the author and work filled into a template made
  * once by the project's own serialiser (a wrong byte would be refused by the server and counted
  * as a failure). Only the signature costs real work. The server validates every record anyway.
+ * Each record claims the time it is signed at: signed just in time, that is within the server's
+ * clock skew (spec/api.md, clock-skew); signed ahead, the server must be started with a skew
+ * as long as the run (bench/_soak.ts does).
  */
 export function grantSigner(authors: Author[]): (n: number) => string {
   const AUTHOR = '@@author@@';
   const WORK = '@@work@@';
+  const TIME = '@@time@@';
   // grantPayload makes even grants commercial: one template for each.
   const templates = [0, 1].map((parity) => {
-    const payload = { ...grantPayload(authors, parity), author: AUTHOR, works: [[WORK]] };
-    return canonicalJson(payload).split(/(@@author@@|@@work@@)/);
+    const payload = { ...grantPayload(authors, parity), author: AUTHOR, works: [[WORK]], time: TIME };
+    return canonicalJson(payload).split(/(@@author@@|@@work@@|@@time@@)/);
   });
   const encoder = new TextEncoder();
   return (n) => {
     const author = authors[n % authors.length];
-    const parts = templates[n % 2].map((part) => (part === AUTHOR ? author.ref : part === WORK ? workOf(`soak ${n}`) : part));
+    const time = recordNow();
+    const parts = templates[n % 2].map((part) => (part === AUTHOR ? author.ref : part === WORK ? workOf(`soak ${n}`) : part === TIME ? time : part));
     const bytes = encoder.encode(parts.join(''));
     const sig = author.signer.sign(preAuthEncoding(RECORD_PAYLOAD_TYPE, bytes));
     return `{"payload":"${toBase64(bytes)}","payloadType":"${RECORD_PAYLOAD_TYPE}","signatures":[{"keyid":"${author.ref}","sig":"${toBase64(sig)}"}]}`;

@@ -37,7 +37,7 @@ import { type Allocator, allocatorInMaps } from '../src/platform/allocator.js';
 import { nodeEd25519Verify } from '../src/platform/node-signer.js';
 import { type TrainingUseRecord, signRecord } from '../src/records/index.js';
 import { percentile } from './harness.js';
-import { grantEntry, makeAuthors, workOf } from './_records.js';
+import { grantEntry, makeAuthors, recordNow, workOf } from './_records.js';
 import { batchBody, grantSigner, presignBatches } from './_soak-signer.js';
 import { freePort, startServer } from './_server-process.js';
 
@@ -86,7 +86,12 @@ const dispatcher = new Agent({ connections: 512, pipelining: 1, keepAliveTimeout
 const decoder = new TextDecoder();
 
 async function startSoakServer(dataDir: string, port: number): Promise<ChildProcess> {
-  const { child } = await startServer(dataDir, port);
+  // Records signed ahead claim the time they were signed at: by the end of the run they are the
+  // signing time plus the run old, beyond the default clock skew. An hour covers the signing.
+  const skew = args['sign-live'] ? [] : ['--max-clock-skew', String(WARM_UP_SECONDS + minutes * 60 + 3600)];
+  // Every connection comes from 127.0.0.1: lift the per-address cap (64) above the run's own.
+  const perAddress = ['--max-connections-per-address', String(connections + queryConnections + 64)];
+  const { child } = await startServer(dataDir, port, [...skew, ...perAddress]);
   // Keep reading its output so a chatty server never blocks on a full pipe.
   child.stdout!.resume();
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`server: ${d}`));
@@ -183,7 +188,7 @@ async function seed(url: string, creators: ReturnType<typeof makeAuthors>): Prom
       const n = (u * 20 + i) % grants;
       return { work: [workOf(`seed ${n}`)], consent: { index: indexes[n] } };
     });
-    const payload: TrainingUseRecord = { type: 'training-use', v: 1, author: builder.ref, time: '2026-06-01T00:00:00Z', model: { name: 'soak-model', version: `${u}` }, purpose: 'generative-training', commercial: false, items: items as TrainingUseRecord['items'] };
+    const payload: TrainingUseRecord = { type: 'training-use', v: 1, author: builder.ref, time: recordNow(), model: { name: 'soak-model', version: `${u}` }, purpose: 'generative-training', commercial: false, items: items as TrainingUseRecord['items'] };
     return decoder.decode(signRecord(payload, builder.signer, { verify: nodeEd25519Verify }));
   });
   for (let at = 0; at < uses.length; at += 50) {

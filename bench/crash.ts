@@ -7,7 +7,7 @@ export const benches: Bench[] = [
     group: 'crash',
     async run({ quick }) {
       const report = await runCrashTest({ kills: quick ? 5 : 30, log: (line) => process.stderr.write(`${line}\n`) });
-      process.stderr.write(`${report.kills} kills, ${report.acknowledged} acknowledged, ${report.lost} lost, ${report.inconsistent} inconsistent\n`);
+      process.stderr.write(`${report.kills} kills, ${report.acknowledged} acknowledged, ${report.claimed} claimed manifests, ${report.lost} lost, ${report.inconsistent} inconsistent\n`);
       return [{ name: 'crash', ...report }];
     },
   },

@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { nodeEd25519Verify } from '../src/platform/node-signer.js';
 import { type TrainingUseRecord, signRecord } from '../src/records/index.js';
 import { type Bench, type BenchResult, percentile } from './harness.js';
-import { grantEntry, makeAuthors, workOf } from './_records.js';
+import { grantEntry, makeAuthors, recordNow, workOf } from './_records.js';
 import { SERVER_NODE_FLAGS, cliPath, freePort, startServer } from './_server-process.js';
 
 const decoder = new TextDecoder();
@@ -70,7 +70,7 @@ async function watchNotice(uses: number): Promise<BenchResult> {
     const lines = new WatchedLines(watcher);
     const declare = async (n: number) => {
       const payload: TrainingUseRecord = {
-        type: 'training-use', v: 1, author: builder.ref, time: '2026-06-01T00:00:00Z',
+        type: 'training-use', v: 1, author: builder.ref, time: recordNow(),
         model: { name: 'watched-model', version: String(n) }, purpose: 'generative-training', commercial: false,
         items: [{ work: [workOf(`watched ${n}`)], consent: { index: grants[n].index } }] as TrainingUseRecord['items'],
       };

@@ -23,6 +23,20 @@ export const api = {
   async json<T>(path: string): Promise<T> {
     return (await (await check(await fetch(path))).json()) as T;
   },
+  /**
+   * Every item of a paginated list (`uses`, `consents`; spec/api.md "Pages"), following `next`
+   * for at most `maxPages` pages of 1,000: a page never waits on a list without end.
+   */
+  async pages<T>(path: string, field: 'uses' | 'consents', maxPages = 20): Promise<T[]> {
+    const items: T[] = [];
+    for (let page = 0, after: string | null = null; page < maxPages; page++) {
+      const answer: Record<string, unknown> = await api.json(`${path}?limit=1000${after ? `&after=${encodeURIComponent(after)}` : ''}`);
+      items.push(...(answer[field] as T[]));
+      if (typeof answer.next !== 'string') break;
+      after = answer.next;
+    }
+    return items;
+  },
   async text(path: string): Promise<string> {
     return (await check(await fetch(path))).text();
   },

@@ -1,7 +1,8 @@
 /**
  * The creator's page. Everything shown as verified is checked here, in the browser, against the
- * log key the user pinned: checkpoint signature, log inclusion, manifest inclusion (the client
- * library's verifyBundle). Keys never leave the browser; records are signed here.
+ * log key (and witness keys) the user pinned: checkpoint signature, log inclusion, manifest
+ * inclusion, and that the labels beside a proof are the proven ones (the client library's
+ * verifyUseReport). Keys never leave the browser; records are signed here.
  */
 import { api, ProblemError } from './api.js';
 import { Identity } from './identity.js';
@@ -43,21 +44,30 @@ function wireTabs(): void {
 
 function wireTrust(): void {
   const input = byId<HTMLInputElement>('vkey');
+  const witnesses = byId<HTMLTextAreaElement>('witness-keys');
   const status = byId('trust-status');
   const show = () => {
-    status.textContent = trust.verifier ? `Pinned: ${trust.verifier.name}. Answers are checked against this key.` : 'No key pinned: nothing can be shown as verified.';
+    status.textContent = trust.verifier ? `Pinned: ${trust.verifier.name}${trust.witnessKeys.length ? ` and ${trust.witnessKeys.length} witness key(s)` : ''}. Answers are checked against ${trust.witnessKeys.length ? 'these keys' : 'this key'}.` : 'No key pinned: nothing can be shown as verified.';
     status.className = trust.verifier ? '' : 'warning';
   };
   input.value = trust.vkey ?? '';
+  witnesses.value = trust.witnessKeys.join('\n');
   show();
   byId('trust-form').addEventListener('submit', (e) => {
     e.preventDefault();
     try {
       trust.pin(input.value.trim());
+    } catch (err) {
+      status.textContent = `Not a valid verifier key: ${(err as Error).message}`;
+      status.className = 'error';
+      return;
+    }
+    try {
+      trust.setWitnesses(witnesses.value);
       show();
       void refreshChecks();
     } catch (err) {
-      status.textContent = `Not a valid verifier key: ${(err as Error).message}`;
+      status.textContent = `Not a valid witness key: ${(err as Error).message}`;
       status.className = 'error';
     }
   });

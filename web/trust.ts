@@ -1,40 +1,27 @@
 /**
- * The log key the user pinned, and everything checked against it in this browser: proof bundles
- * (the client library's verifyBundle: checkpoint signature, log inclusion, record signature,
- * manifest inclusion) and checkpoints, each also checked for consistency with the largest
- * checkpoint this browser has seen (so a log showing this page a forked history is caught).
+ * The log key (and witness keys) the user pinned, and everything checked against them in this
+ * browser: use reports (the client library's verifyUseReport: the bundle's checkpoint signature,
+ * log inclusion, record signature, manifest inclusion, and that the labels shown agree with the
+ * proof and the item is the user's), checkpoints, each also checked for consistency with the
+ * largest checkpoint this browser has seen (so a log showing this page a forked history is
+ * caught), and witness cosignatures.
  */
-import { type VerifiedUse, verifyBundle, verifyTlogProof } from '../src/client/index.js';
+import { type ProvenUse, type ServerClaims, type WorkOwner, verifyTlogProof, verifyUseReport } from '../src/client/index.js';
 import { verifyConsistency, verifyInclusion, defaultHasher } from '../src/merkle/index.js';
-import { type Checkpoint, type Verifier, openCheckpoint, parseNote, parseVerifierKey } from '../src/note/index.js';
+import { type Checkpoint, type Verifier, cosignatureVerifier, openCheckpoint, parseNote, parseVerifierKey } from '../src/note/index.js';
 import { fromBase64, parseRecord, toHex } from '../src/records/index.js';
 import { api } from './api.js';
 
 const VKEY_ITEM = 'pvl.vkey';
+const WITNESSES_ITEM = 'pvl.witness-keys';
 const SEEN_ITEM = 'pvl.seen-checkpoint';
 
 export type Outcome = { ok: true } | { ok: false; reason: string };
 
-/**
- * What the page shows next to a bundle, as the server told it: the proven record must say the
- * same, or the server's labels (which work, which model, which builder) are not to be believed.
- */
-export interface UseClaims {
-  /** The identifier the use was looked up under: the proven item must name it. */
-  work?: string;
-  /** The model and builder shown, when the use is direct (not inherited through lineage). */
-  model?: { builder: string; name: string; version: string };
-}
+/** A use as its proof shows it, with what the server says beside it; or why it is a server fault. */
+export type UseOutcome = { ok: true; use: ProvenUse; claims: ServerClaims } | { ok: false; reason: string };
 
-/** Why the proven use contradicts the claims shown, or undefined if it agrees. */
-export function contradiction(use: VerifiedUse, claims: UseClaims): string | undefined {
-  if (claims.work !== undefined && !(use.item.work as string[]).includes(claims.work)) return `the proven item does not name ${claims.work}`;
-  const m = claims.model;
-  if (m && (use.author !== m.builder || use.record.model.name !== m.name || use.record.model.version !== m.version)) {
-    return `the proven record is ${use.record.model.name}@${use.record.model.version} by ${use.author}, not ${m.name}@${m.version} by ${m.builder}`;
-  }
-  return undefined;
-}
+type Witness = ReturnType<typeof cosignatureVerifier>;
 
 export interface CheckpointView {
   verified: boolean;
@@ -43,16 +30,31 @@ export interface CheckpointView {
   origin: string;
   size: number;
   rootHash: string;
+  /** Witnesses whose cosignature verified against a key the user configured. */
   cosigners: Array<{ name: string; time: string }>;
+  /** Other signature lines: unknown keys, or a configured key's name with a signature that does not verify. */
+  unverifiedCosignatures: number;
 }
 
 export class TrustedLog {
   vkey: string | undefined;
   verifier: Verifier | undefined;
+  witnessKeys: string[] = [];
+  private witnesses: Witness[] = [];
 
   constructor(private readonly storage: Storage) {
     const saved = storage.getItem(VKEY_ITEM);
     if (saved) this.pin(saved);
+    const witnesses = storage.getItem(WITNESSES_ITEM);
+    if (witnesses) this.setWitnesses(witnesses);
+  }
+
+  /** Witness cosigner keys (one per line): only their cosignatures are shown as witnesses. Throws on a bad key, keeping the old ones. */
+  setWitnesses(text: string): void {
+    const keys = text.split('\n').map((l) => l.trim()).filter(Boolean);
+    this.witnesses = keys.map((k) => cosignatureVerifier(k));
+    this.witnessKeys = keys;
+    this.storage.setItem(WITNESSES_ITEM, keys.join('\n'));
   }
 
   pin(vkey: string): void {
@@ -63,15 +65,13 @@ export class TrustedLog {
     this.storage.setItem(VKEY_ITEM, vkey);
   }
 
-  /** verifyBundle against the pinned key, then the claims shown beside it, then consistency with what this browser saw. */
-  async verifyBundle(bundle: unknown, claims: UseClaims = {}): Promise<Outcome> {
+  /** verifyUseReport against the pinned key (the item must be `owner`'s; `eventId`, the SSE id, that of the proven use), then consistency with what this browser saw. */
+  async verifyUse(report: unknown, owner: WorkOwner, eventId?: string): Promise<UseOutcome> {
     if (!this.verifier) return { ok: false, reason: 'no log key pinned' };
     try {
-      const verified = verifyBundle(bundle, this.verifier);
-      const problem = contradiction(verified.value, claims);
-      if (problem) return { ok: false, reason: problem };
-      await this.observe(verified.checkpoint);
-      return { ok: true };
+      const { use, claims } = await verifyUseReport(report, this.verifier, owner, eventId ? { eventId } : {});
+      await this.observe(use.checkpoint);
+      return { ok: true, use, claims };
     } catch (err) {
       return { ok: false, reason: (err as Error).message };
     }
@@ -118,9 +118,18 @@ export class TrustedLog {
 
   async latestCheckpoint(): Promise<CheckpointView> {
     const note = await api.text('/checkpoint');
-    const view: CheckpointView = { verified: false, reason: 'no log key pinned', consistent: undefined, origin: '', size: 0, rootHash: '', cosigners: [] };
-    const lines = parseNote(note).signatures;
-    view.cosigners = lines.filter((s) => !this.verifier || s.name !== this.verifier.name).map((s) => ({ name: s.name, time: cosignatureTime(s.signature) }));
+    const view: CheckpointView = { verified: false, reason: 'no log key pinned', consistent: undefined, origin: '', size: 0, rootHash: '', cosigners: [], unverifiedCosignatures: 0 };
+    const { text, signatures } = parseNote(note);
+    const message = new TextEncoder().encode(text);
+    const sameKey = (v: Verifier, s: { name: string; keyId: Uint8Array }) => v.name === s.name && toHex(v.keyId) === toHex(s.keyId);
+    // A line is a witness only if its cosignature verifies under a key the user configured: any
+    // server can append lines that merely look like one.
+    for (const s of signatures) {
+      if (this.verifier && sameKey(this.verifier, s)) continue;
+      const witness = this.witnesses.find((w) => sameKey(w, s));
+      if (witness?.verify(message, s.signature)) view.cosigners.push({ name: s.name, time: new Date(witness.timestampOf(s) * 1000).toISOString().replace('.000Z', 'Z') });
+      else view.unverifiedCosignatures++;
+    }
     if (!this.verifier) return view;
     try {
       const { checkpoint } = openCheckpoint(note, this.verifier);
@@ -159,11 +168,4 @@ export class TrustedLog {
     const { size, root } = JSON.parse(raw) as { size: number; root: string };
     return { size, rootHash: Uint8Array.from(root.match(/../g)!.map((h) => parseInt(h, 16))) };
   }
-}
-
-/** A cosignature line's timestamp (C2SP tlog-cosignature: 8 bytes after the key ID), for display. */
-function cosignatureTime(signature: Uint8Array): string {
-  if (signature.length !== 72) return 'unknown';
-  const seconds = Number(new DataView(signature.buffer, signature.byteOffset, 8).getBigUint64(0));
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 }

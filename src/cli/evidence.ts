@@ -132,12 +132,12 @@ export async function prefixRootFromEntries(client: LedgerClient, at: SignedChec
   return range.root();
 }
 
-/** Writes each evidence document as `<dir>/split-view-<origin>-<size>-<size>.json`; returns the paths. */
+/** Writes each evidence document as `<dir>/<split-view|rollback>-<origin>-<size>-<size>.json`; returns the paths. */
 export async function saveEvidence(dir: string, evidence: SplitViewEvidence[]): Promise<string[]> {
   const paths: string[] = [];
   await mkdir(dir, { recursive: true });
   for (const ev of evidence) {
-    const name = `split-view-${ev.origin.replace(/[^A-Za-z0-9._-]+/g, '_')}-${ev.first.size}-${ev.second.size}.json`;
+    const name = `${ev.kind === 'rollback' ? 'rollback' : 'split-view'}-${ev.origin.replace(/[^A-Za-z0-9._-]+/g, '_')}-${ev.first.size}-${ev.second.size}.json`;
     const path = `${dir.replace(/\/+$/, '')}/${name}`;
     await writeFileAtomic(path, JSON.stringify(ev, null, 2) + '\n');
     paths.push(path);

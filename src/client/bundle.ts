@@ -34,6 +34,8 @@ export interface VerifiedUse {
   record: TrainingUseRecord;
   author: string;
   item: UseItem;
+  /** The item's position: in the manifest (proven by the manifest proof) or in the record's inline items. */
+  position: number;
   work: string;
   /** Server verdict copied from the bundle: not proven. */
   serverVerdict?: unknown;
@@ -98,8 +100,12 @@ export function verifyEntryInclusion(b: ProofBundle, verifier: Verifier): { chec
   return { checkpoint, entry };
 }
 
-/** Step 4: the item, from the manifest (with its proof) or inline. */
-function provenItem(b: ProofBundle, record: TrainingUseRecord): UseItem {
+/**
+ * Step 4: the item and its position, from the manifest (with its proof) or inline. `told` is the
+ * inline position the caller was told (an SSE id, a use report): it must index an item naming the
+ * work, so a position shown beside the bundle is one the record proves.
+ */
+function provenItem(b: ProofBundle, record: TrainingUseRecord, told?: number): { item: UseItem; position: number } {
   const m = b.manifest;
   if (m) {
     if (!record.manifest || record.manifest.root !== m.root || record.manifest.count !== m.count) {
@@ -108,31 +114,34 @@ function provenItem(b: ProofBundle, record: TrainingUseRecord): UseItem {
     const root = fromHex(m.root);
     if (!root || root.length !== 32) fail('4', 'must be 64 hex digits', 'manifest.root');
     try {
-      return verifyManifestItem(decodeBytes(m.item, 'manifest.item'), m.position, m.count, decodeHashes(m.proof, 'manifest.proof'), root);
+      return { item: verifyManifestItem(decodeBytes(m.item, 'manifest.item'), m.position, m.count, decodeHashes(m.proof, 'manifest.proof'), root), position: m.position };
     } catch (e) {
       if (e instanceof BundleError) throw e;
       fail('4', `manifest item proof does not verify: ${(e as Error).message}`, 'manifest.proof');
     }
   }
   if (!record.items) fail('4', 'record commits to a manifest but the bundle has none', 'manifest');
-  // spec/bundles.md names no inline position field (the server sends none): an explicit
-  // `position` is honoured, otherwise any inline item naming the work proves the use.
-  if (b.position !== undefined) {
-    const item = record.items[b.position];
-    if (!item) fail('4', `record has no inline item at position ${b.position}`, 'position');
-    return item;
+  // The server sends no inline position: the bundle's own, else the one the caller was told,
+  // else the first item naming the work (which proves the use, not which of its items).
+  const position = b.position ?? told;
+  if (position !== undefined) {
+    if (!isIndex(position)) fail('shape', 'must be an item position', 'position');
+    const item = record.items[position];
+    if (!item) fail('4', `record has no inline item at position ${position}`, 'position');
+    return { item, position };
   }
-  const item = record.items.find((it) => it.work.includes(b.work as never));
-  if (!item) fail('5', `no inline item names ${b.work}`, 'work');
-  return item;
+  const found = record.items.findIndex((it) => it.work.includes(b.work as never));
+  if (found < 0) fail('5', `no inline item names ${b.work}`, 'work');
+  return { item: record.items[found], position: found };
 }
 
 /**
  * Verifies a proof bundle fully offline against the log's verifier key: checkpoint signature,
  * inclusion of the entry, the record's own signature and schema, the manifest item proof, and
- * that the item names the bundle's work. Throws BundleError naming the failed step.
+ * that the item names the bundle's work. `opts.position`: the inline position the caller was
+ * told (step 4). Throws BundleError naming the failed step.
  */
-export function verifyBundle(json: unknown, verifier: Verifier): Verified<VerifiedUse> {
+export function verifyBundle(json: unknown, verifier: Verifier, opts: { position?: number } = {}): Verified<VerifiedUse> {
   const b = parseBundle(json);
   const { checkpoint, entry } = verifyEntryInclusion(b, verifier);
   let parsed;
@@ -143,7 +152,7 @@ export function verifyBundle(json: unknown, verifier: Verifier): Verified<Verifi
   }
   if (parsed.payload.type !== 'training-use') fail('3', `entry is a ${parsed.payload.type} record, not training-use`, 'log.entry');
   const record = parsed.payload;
-  const item = provenItem(b, record);
+  const { item, position } = provenItem(b, record, opts.position);
   if (!item.work.includes(b.work as never)) fail('5', `item does not name ${b.work}`, 'work');
-  return { verified: true, checkpoint, value: { index: b.log.index, record, author: parsed.author, item, work: b.work, serverVerdict: b.verdict } };
+  return { verified: true, checkpoint, value: { index: b.log.index, record, author: parsed.author, item, position, work: b.work, serverVerdict: b.verdict } };
 }

@@ -9,6 +9,8 @@
  *   checkpoint, and it differs from the smaller checkpoint's root.
  * `no-consistency-proof` records that the log did not produce a valid proof between the two
  * (the failed proof, if any, is kept); it is reported but is not conclusive on its own.
+ * `rollback` records that the log served the smaller checkpoint as its latest after a monitor had
+ * verified the larger: kept for the record, not conclusive (notes sign no time of serving).
  */
 import { LedgerError } from '../errors.js';
 import { defaultHasher, equalHashes, verifyConsistency } from '../merkle/index.js';
@@ -17,7 +19,7 @@ import { fromBase64, toBase64 } from '../records/index.js';
 
 export const EVIDENCE_TYPE = 'pvl.split-view-evidence/v1';
 
-export type EvidenceKind = 'same-size' | 'prefix-mismatch' | 'no-consistency-proof';
+export type EvidenceKind = 'same-size' | 'prefix-mismatch' | 'no-consistency-proof' | 'rollback';
 
 export interface SeenCheckpoint {
   /** Where it was seen: `log <url>`, `witness <url>`, `saved <file>`. */
@@ -123,7 +125,10 @@ export function checkEvidence(doc: unknown, log: Verifier): EvidenceVerdict {
     return { holds, kind: 'same-size', sizes, reason: holds ? `two different roots for tree size ${small.size}` : `the two checkpoints agree (size ${small.size}, same root)` };
   }
   const proof = Array.isArray(ev.consistencyProof) ? ev.consistencyProof.map((h, i) => decodeHash(h, `consistencyProof[${i}]`)) : undefined;
-  if (provesConsistency(small, large, proof)) return { holds: false, kind, sizes, reason: `the consistency proof shows size ${large.size} extends size ${small.size}` };
+  if (provesConsistency(small, large, proof)) {
+    const rolledBack = kind === 'rollback' ? `; the log went back from size ${large.size} to ${small.size}, which the notes alone cannot prove` : '';
+    return { holds: false, kind, sizes, reason: `the consistency proof shows size ${large.size} extends size ${small.size}${rolledBack}` };
+  }
   if (ev.prefixRoot !== null && ev.prefixRoot !== undefined) {
     const prefix = decodeHash(ev.prefixRoot, 'prefixRoot');
     if (!equalHashes(prefix, small.rootHash) && provesConsistency({ ...small, rootHash: prefix }, large, proof)) {

@@ -6,3 +6,4 @@ export { verifyBundle, parseBundle, verifyEntryInclusion, BundleError, PROOF_BUN
 export { parseTlogProof, verifyTlogProof, TLOG_PROOF_HEADER, type TlogProof } from './tlog-proof.js';
 export { trustPolicyFrom, type TrustInputs } from './policy.js';
 export { EVIDENCE_TYPE, checkEvidence, makeEvidence, provesConsistency, EvidenceError, type SplitViewEvidence, type SeenCheckpoint, type EvidenceVerdict, type EvidenceKind } from './evidence.js';
+export { verifyUseReport, claimedUseId, perceptualDistance, CreatorWorks, WatchedWorks, UseFault, type GetJson, type ModelName, type ProvenUse, type ServerClaims, type WorkMatch, type WorkOwner } from './use-report.js';

@@ -3,6 +3,7 @@
  * space"): admission, the integration loop, the query index, manifests and proof bundles.
  */
 export { type LedgerOptions, openLedger } from './ledger.js';
-export { AdmissionError, LedgerInputError, ManifestConflictError } from './errors.js';
+export { AdmissionError, LedgerInputError, ManifestConflictError, ManifestQuotaError } from './errors.js';
+export { DEFAULT_MANIFEST_LIMITS, type ManifestLimits, manifestCharge } from './manifests.js';
 export * from './types.js';
 export type { LedgerStats } from './stats.js';

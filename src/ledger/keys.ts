@@ -10,16 +10,25 @@ const U32 = 2 ** 32;
 export const TAG = {
   indexed: 0x4e, // N
   manifest: 0x4d, // M ‖ root
-  manifestItems: 0x49, // I ‖ root ‖ u64 chunk
-  manifestTile: 0x54, // T ‖ root ‖ u8 level ‖ u64 index
+  /** A training use in the log names this manifest root: it is never removed. */
+  manifestClaimed: 0x43, // C ‖ root
+  /** An unclaimed manifest, in the order it was stored: removed when its claim is late. */
+  manifestUnclaimed: 0x55, // U ‖ u64 storedAt ‖ root
+  /** An upload receiving its items: removed on open if the process stopped before it ended. */
+  manifestStaging: 0x53, // S ‖ data key
+  /** Items and tiles no manifest refers to any more, deleted in bounded steps. */
+  manifestGarbage: 0x44, // D ‖ data key
+  manifestItems: 0x49, // I ‖ data key ‖ u64 chunk
+  manifestTile: 0x54, // T ‖ data key ‖ u8 level ‖ u64 index
   manifestUse: 0x52, // R ‖ root ‖ u64 useIndex
   workUse: 0x57, // W ‖ id ‖ 0x00 ‖ u64 useIndex ‖ u64 position
+  verdicts: 0x56, // V → JSON verdict tallies of the indexed uses and how far they reach (GET /stats)
   /** No longer written (grants by work are the policy's `g` keys); reindex removes old ones. */
   legacyWorkConsent: 0x47, // G ‖ id ‖ 0x00 ‖ u64 grantIndex
 } as const;
 
-/** Tags of the query index proper: cleared by reindex. Manifests (M, I, T) are uploads, not derived. */
-export const INDEX_TAGS = [TAG.indexed, TAG.manifestUse, TAG.workUse, TAG.legacyWorkConsent];
+/** Tags of the query index proper: cleared by reindex. Manifests (M, I, T, C, U, S, D) are uploads and their state, not derived. */
+export const INDEX_TAGS = [TAG.indexed, TAG.manifestUse, TAG.workUse, TAG.verdicts, TAG.legacyWorkConsent];
 
 export function u64(value: number): Uint8Array {
   const out = new Uint8Array(8);
@@ -46,9 +55,18 @@ export function concat(...parts: Array<Uint8Array | number[]>): Uint8Array {
 }
 
 export const indexedKey = Uint8Array.of(TAG.indexed);
+export const verdictsKey = Uint8Array.of(TAG.verdicts);
 export const manifestKey = (root: Uint8Array) => concat([TAG.manifest], root);
-export const manifestItemsKey = (root: Uint8Array, chunk: number) => concat([TAG.manifestItems], root, u64(chunk));
-export const manifestTileKey = (root: Uint8Array, level: number, index: number) => concat([TAG.manifestTile], root, [level], u64(index));
+/**
+ * A manifest's items and tiles are kept under its data key (32 bytes): the root for manifests
+ * stored before uploads were staged, else a random key chosen when its upload began.
+ */
+export const manifestItemsKey = (dataKey: Uint8Array, chunk: number) => concat([TAG.manifestItems], dataKey, u64(chunk));
+export const manifestTileKey = (dataKey: Uint8Array, level: number, index: number) => concat([TAG.manifestTile], dataKey, [level], u64(index));
+export const manifestClaimedKey = (root: Uint8Array) => concat([TAG.manifestClaimed], root);
+export const manifestUnclaimedKey = (storedAt: number, root: Uint8Array) => concat([TAG.manifestUnclaimed], u64(storedAt), root);
+export const manifestStagingKey = (dataKey: Uint8Array) => concat([TAG.manifestStaging], dataKey);
+export const manifestGarbageKey = (dataKey: Uint8Array) => concat([TAG.manifestGarbage], dataKey);
 export const manifestUseKey = (root: Uint8Array, useIndex: number) => concat([TAG.manifestUse], root, u64(useIndex));
 export const workUseKey = (id: string, useIndex: number, position: number) => concat([TAG.workUse], utf8.encode(id), [0], u64(useIndex), u64(position));
 

@@ -14,14 +14,16 @@ import type { Ed25519Verify, Signer } from '../note/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
 import { ConsentPolicy } from '../policy/index.js';
-import { type ParsedRecord, type SignatureCheck, type TrainingUseRecord, RecordError, decodeManifestItem, decodeRecord, encodeManifestHeader, fromHex, toHex } from '../records/index.js';
+import { type ParsedRecord, type SignatureCheck, type TrainingUseRecord, type UseItem, RecordError, decodeManifestItem, decodeRecord, encodeManifestHeader, formatRecordTime, fromHex, recordTimeSeconds, toHex } from '../records/index.js';
 import type { KeyValueSpace, LogStore } from '../store/index.js';
 import { LedgerError } from '../errors.js';
 import { AdmissionError, LedgerInputError } from './errors.js';
-import { type IndexedItem, IndexWriter } from './indexer.js';
+import { type FreshItem, IndexWriter, namedEarlier } from './indexer.js';
+import { NamedInUse } from './dedup.js';
+import { nearCode } from '../policy/near-index.js';
 import { INDEX_TAGS, concat, indexedKey, manifestUseKey, prefixRange, readU64 } from './keys.js';
-import { ManifestStore, type ManifestSubtreeHasher, parseRootHex } from './manifests.js';
-import { LedgerQueries } from './queries.js';
+import { type ManifestLimits, type ManifestPut, ManifestStore, type ManifestSubtreeHasher, parseRootHex } from './manifests.js';
+import { type ConsentPage, type CreatorUsePage, LedgerQueries, type PageRequest, type UsePage } from './queries.js';
 import { ReportBuilder, type UseRef } from './reports.js';
 import { type SimilarWork, UseSimilarity, mergeSimilar, similarQuery } from './similar.js';
 import { parseTrusted } from './trusted.js';
@@ -38,6 +40,12 @@ export interface LedgerOptions {
   verify?: Ed25519Verify;
   integrateIntervalMs?: number;
   now?: () => number;
+  /**
+   * Admission refuses a record whose claimed `time` is further than this from `now()` (spec/api.md,
+   * `clock-skew`); `pvl serve` sets it (default 5 minutes). Absent: no check. Only admission
+   * checks it: replays (the policy feed, reindex, `pvl audit`) take the log as it is.
+   */
+  maxClockSkewMs?: number;
   extensions?: () => string[];
   /** Where integration rounds hash (the server passes a worker thread); default in-thread. */
   integrator?: Integrator;
@@ -48,15 +56,22 @@ export interface LedgerOptions {
   verifyBatch?: (checks: SignatureCheck[]) => Promise<boolean[]>;
   /** Where manifest uploads are hashed (the server passes a worker pool); default in-thread. */
   hashManifestSubtrees?: ManifestSubtreeHasher;
+  /**
+   * Unclaimed manifests: how long they wait for a claim and the quotas on their bytes
+   * (defaults: DEFAULT_MANIFEST_LIMITS), and how often the sweep removes late ones (default 60 s).
+   */
+  manifests?: Partial<ManifestLimits> & { sweepIntervalMs?: number };
 }
 
 const READ_PAGE = 1024;
+/** Unclaimed manifests one sweep step removes at most (one durable write, with admissions held). */
+const SWEEP_BATCH = 64;
 /** Waiting policy changes (store operations) past which the feed itself flushes them. */
 const FLUSH_WAITING = 100_000;
 
 type UseListener = (use: UseReport, claimants: string[]) => void;
 
-export async function openLedger(opts: LedgerOptions): Promise<Ledger & { reindex(): Promise<void>; stats(): Promise<LedgerStats> }> {
+export async function openLedger(opts: LedgerOptions): Promise<Ledger & { reindex(): Promise<void>; stats(): Promise<LedgerStats>; sweepManifests(): Promise<void> }> {
   const hasher = opts.hasher ?? nodeHasher;
   const log = await Log.open(opts.store, { origin: opts.origin, signer: opts.signer, hasher, extensions: opts.extensions, integrator: opts.integrator });
   const facts = await StoredPolicyFacts.open(opts.store.space('policy'), {
@@ -82,7 +97,7 @@ class LedgerImpl implements Ledger {
   private readonly space: KeyValueSpace;
   private readonly policy: ConsentPolicy;
   /** Runs an operation on the policy once the facts it reads are loaded from the store. */
-  private readonly runPolicy: RunPolicy = (operation) => this.facts.run(() => operation(this.policy));
+  private readonly runPolicy: RunPolicy = (operation, preload) => this.facts.run(() => operation(this.policy), preload);
   private readonly manifests: ManifestStore;
   private readonly reports: ReportBuilder;
   private readonly queries: LedgerQueries;
@@ -111,6 +126,15 @@ class LedgerImpl implements Ledger {
   private readonly recent = new Map<number, ParsedRecord>();
   /** Background work whose latest run failed, with why and since when (cleared by a run that succeeds). */
   private readonly failures = new Map<BackgroundWork, BackgroundFailure>();
+  /**
+   * Manifest roots named by admitted records whose append is not yet durable, with how many:
+   * not yet claimed, but a sweep must not remove them (sweepManifests).
+   */
+  private readonly claiming = new Map<string, number>();
+  private readonly sweeps = new Serial();
+  /** The sweep that will start once the current one ends, if one was asked for. */
+  private nextSweep: Promise<void> | undefined;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly log: Log,
@@ -121,12 +145,12 @@ class LedgerImpl implements Ledger {
     this.space = opts.store.space('ledger');
     this.policy = new ConsentPolicy({ hasher, facts, size: facts.fed });
     this.fed = facts.fed;
-    this.manifests = new ManifestStore(this.space, opts.hashManifestSubtrees);
     this.verify = opts.verify ?? nodeEd25519Verify;
     this.now = opts.now ?? Date.now;
+    this.manifests = new ManifestStore(this.space, opts.hashManifestSubtrees, { limits: opts.manifests, now: this.now });
     this.reports = new ReportBuilder(log, this.runPolicy, this.manifests, this.now);
     this.queries = new LedgerQueries({ space: this.space, store: opts.store, policy: this.runPolicy, reports: this.reports, now: this.now, indexed: () => this.indexed, similar: this.similar });
-    this.statsKeeper = new StatsKeeper(this.runPolicy, facts, this.manifests, this.now);
+    this.statsKeeper = new StatsKeeper(this.runPolicy, facts, this.manifests, this.space, this.now, (run) => this.track('stats', run));
     log.onIntegrated((round) => {
       this.statsKeeper.checkpoint(round.to);
       this.wakeCheckpointWaiters(round);
@@ -154,12 +178,23 @@ class LedgerImpl implements Ledger {
   }
 
   async start(): Promise<void> {
+    // Before the policy feed: it claims manifests, which updates what open() reads.
+    await this.manifests.open();
     const stored = await this.space.get(indexedKey);
     this.indexed = stored ? readU64(stored) : 0;
+    await this.statsKeeper.open(this.indexed);
     await this.syncPolicy(this.log.sequencedSize);
+    // Not before: the tallies judge uses by the policy's facts, which may lag the stored N.
+    this.statsKeeper.indexedTo(this.indexed);
     await this.rebuildSimilarity();
     await this.indexing.run(() => this.indexUpTo(this.log.checkpoint.checkpoint.size, false));
     this.schedule();
+    // On start-up too (manifests that came due while the server was down, data of uploads cut
+    // off by a crash). A failed sweep is kept for /healthz (track) and retried at the next tick.
+    const sweep = () => void this.sweepManifests().catch(() => undefined);
+    sweep();
+    this.sweepTimer = setInterval(sweep, this.opts.manifests?.sweepIntervalMs ?? 60_000);
+    this.sweepTimer.unref?.();
   }
 
   // ---- the policy feed -------------------------------------------------------------------
@@ -173,6 +208,10 @@ class LedgerImpl implements Ledger {
       for (let at = this.fed; at < size; ) {
         const count = Math.min(READ_PAGE, size - at);
         const records = await this.recordsAt(at, count);
+        // Claims first: a page the policy has learnt (and may store as fed) has its claims stored.
+        for (const { record } of records) {
+          if (record?.payload.type === 'training-use' && record.payload.manifest) await this.manifests.claim(fromHex(record.payload.manifest.root)!);
+        }
         for (const { index, record } of records) {
           if (record) await this.facts.run(() => this.policy.apply(index, record));
         }
@@ -193,12 +232,28 @@ class LedgerImpl implements Ledger {
     this.similarTo = this.indexed;
   }
 
-  /** Adds a training use's items to the similarity index (a manifest's items are read from the store). */
+  /**
+   * Adds an indexed training use's items to the similarity index (a manifest's items are read from
+   * the store), each perceptual identifier at the first item of the use naming it, as indexing does.
+   */
   private async addToSimilarity(index: number, record: TrainingUseRecord): Promise<void> {
-    if (record.items) return record.items.forEach((item, position) => this.similar.addItem(index, position, item));
+    let position = 0;
+    const named = new NamedInUse((record.items?.length ?? record.manifest!.count) * 2, (id) => namedEarlier(this.space, id, index, position));
+    const add = async (at: number, item: UseItem) => {
+      const perceptual = item.work.filter(isPerceptual);
+      if (perceptual.length === 0) return;
+      position = at;
+      const checked = named.fresh(perceptual);
+      const fresh = Array.isArray(checked) ? checked : await checked;
+      if (fresh.length > 0) this.similar.addItem(index, at, item, fresh);
+    };
+    if (record.items) {
+      for (const [at, item] of record.items.entries()) await add(at, item);
+      return;
+    }
     // Admission stored the manifest before the record; one missing (a store rebuilt without its
     // uploads) has no items to index, as in the query index.
-    for await (const { position, bytes } of this.manifests.items(fromHex(record.manifest!.root)!)) this.similar.addItem(index, position, decodeManifestItem(bytes));
+    for await (const { position: at, bytes } of this.manifests.items(fromHex(record.manifest!.root)!)) await add(at, decodeManifestItem(bytes));
   }
 
   /** The records at [first, first+count): from `recent` when all are there, else read and parsed. */
@@ -233,7 +288,9 @@ class LedgerImpl implements Ledger {
     const appended = await this.admission.run(async () => {
       await this.syncPolicy(this.log.sequencedSize);
       for (const [i, record] of records.entries()) await this.admit(i, record);
-      return { results: this.log.append(records.map((r) => r.entryBytes)) };
+      const results = this.log.append(records.map((r) => r.entryBytes));
+      this.holdClaims(records, results);
+      return { results };
     });
     const results = await appended.results;
     results.forEach((r, i) => {
@@ -241,6 +298,21 @@ class LedgerImpl implements Ledger {
     });
     this.schedule(0);
     return results.map((r) => ({ index: r.index, leafHash: toHex(r.leafHash), duplicate: r.duplicate }));
+  }
+
+  /** Keeps the manifests `records` name from the sweep until their append has ended (durable: the feed claims them; failed: they are not claimed). */
+  private holdClaims(records: ParsedRecord[], append: Promise<unknown>): void {
+    const roots = records.flatMap((r) => (r.payload.type === 'training-use' && r.payload.manifest ? [r.payload.manifest.root] : []));
+    if (roots.length === 0) return;
+    for (const root of roots) this.claiming.set(root, (this.claiming.get(root) ?? 0) + 1);
+    const release = () => {
+      for (const root of roots) {
+        const left = this.claiming.get(root)! - 1;
+        if (left === 0) this.claiming.delete(root);
+        else this.claiming.set(root, left);
+      }
+    };
+    append.then(release, release);
   }
 
   private async admit(i: number, record: ParsedRecord): Promise<void> {
@@ -252,6 +324,8 @@ class LedgerImpl implements Ledger {
   }
 
   private async admissionProblem(record: ParsedRecord): Promise<LedgerError | undefined> {
+    const skew = this.clockSkewProblem(record);
+    if (skew) return skew;
     const p = record.payload;
     if (p.type === 'training-use' && p.manifest) {
       const count = await this.manifests.count(fromHex(p.manifest.root)!);
@@ -259,6 +333,19 @@ class LedgerImpl implements Ledger {
       if (count !== p.manifest.count) return new LedgerError('manifest-mismatch', `manifest ${p.manifest.root} has ${count} items, the record says ${p.manifest.count}`, 'payload.manifest.count');
     }
     return this.runPolicy((p) => p.admissionProblem(record));
+  }
+
+  /** A claimed time further than maxClockSkewMs from the server's clock (both in the message). */
+  private clockSkewProblem(record: ParsedRecord): LedgerError | undefined {
+    const max = this.opts.maxClockSkewMs;
+    if (max === undefined) return undefined;
+    const claimed = record.payload.time;
+    const now = this.now();
+    // The record parsed, so its time is a valid record time.
+    const apart = Math.abs(recordTimeSeconds(claimed)! * 1000 - now);
+    if (apart <= max) return undefined;
+    const serverTime = formatRecordTime(new Date(now));
+    return new LedgerError('clock-skew', `claims ${claimed}, but the server's clock reads ${serverTime}: ${Math.round(apart / 1000)} s apart, more than the ${max / 1000} s allowed; sign with the current time`, 'payload.time');
   }
 
   // ---- integration loop ------------------------------------------------------------------
@@ -318,12 +405,14 @@ class LedgerImpl implements Ledger {
     if (size <= this.indexed) return;
     await this.syncPolicy(size);
     const writer = new IndexWriter(this.space, this.manifests, (uses) => this.queries.written(uses));
-    const items: IndexedItem[] = [];
+    const items: FreshItem[] = [];
     const listening = notify && this.useListeners.length > 0;
     // Only items someone claims are kept for notification: a manifest may have millions.
-    const keepIfClaimed = async (it: IndexedItem) => void ((await this.claimantsOf(it)).length > 0 && items.push(it));
-    const onItem = (it: IndexedItem) => {
-      if (it.useIndex >= this.similarTo) this.similar.addItem(it.useIndex, it.position, it.item);
+    const keepIfClaimed = async (it: FreshItem) => void ((await this.claimantsOf(it)).length > 0 && items.push(it));
+    // Items that name only works an earlier item of their use named are not seen here: the index,
+    // the similarity index and the notifications count them once per use (the stats too).
+    const onItem = (it: FreshItem) => {
+      if (it.useIndex >= this.similarTo) this.similar.addItem(it.useIndex, it.position, it.item, it.fresh);
       return listening ? keepIfClaimed(it) : undefined;
     };
     for (let at = this.indexed; at < size; ) {
@@ -334,13 +423,15 @@ class LedgerImpl implements Ledger {
       for (const { index } of records) this.recent.delete(index);
       this.indexed = at;
       this.similarTo = Math.max(this.similarTo, at);
+      // The verdict tallies follow on their own: judging never holds back the index.
+      this.statsKeeper.indexedTo(at);
     }
     for (const it of items) await this.notify(it);
   }
 
-  private async notify(it: IndexedItem): Promise<void> {
+  private async notify(it: FreshItem): Promise<void> {
     const claimants = await this.claimantsOf(it);
-    const work = it.item.work[0];
+    const work = it.fresh[0];
     for (const report of await this.reports.reports(it, work)) {
       for (const listener of [...this.useListeners]) {
         try {
@@ -352,9 +443,13 @@ class LedgerImpl implements Ledger {
     }
   }
 
-  /** Who is told of a new use item: its claimants, then creators of works it nearly copies (rule 1a). */
-  private claimantsOf(it: IndexedItem): Promise<string[]> {
-    return this.runPolicy((p) => [...new Set([...p.claimants(it.item, it.useIndex), ...p.nearClaimants(it.item, it.useIndex)])]);
+  /**
+   * Who is told of a new use item: the claimants of the works it is the first in its use to name,
+   * then creators of works those nearly copy (rule 1a).
+   */
+  private claimantsOf(it: FreshItem): Promise<string[]> {
+    const named = { ...it.item, work: it.fresh as UseItem['work'] };
+    return this.runPolicy((p) => [...new Set([...p.claimants(named, it.useIndex), ...p.nearClaimants(named, it.useIndex)])]);
   }
 
   onUse(listener: UseListener): () => void {
@@ -381,7 +476,13 @@ class LedgerImpl implements Ledger {
   /** Clears the query index and rebuilds it from the log. */
   reindex(): Promise<void> {
     return this.indexing.run(async () => {
-      for (const tag of INDEX_TAGS) await this.space.clear(prefixRange(Uint8Array.of(tag)));
+      // The tallies' follower reads the index and writes V: stopped before they are cleared.
+      await this.statsKeeper.pause();
+      try {
+        for (const tag of INDEX_TAGS) await this.space.clear(prefixRange(Uint8Array.of(tag)));
+      } finally {
+        this.statsKeeper.cleared();
+      }
       this.queries.cleared();
       this.indexed = 0;
       await this.indexUpTo(this.log.checkpoint.checkpoint.size, false);
@@ -390,8 +491,44 @@ class LedgerImpl implements Ledger {
 
   // ---- manifests ---------------------------------------------------------------------------
 
-  putManifest(body: AsyncIterable<Uint8Array>, expected: { root: string; count: number }) {
-    return this.manifests.put(body, expected);
+  putManifest(body: AsyncIterable<Uint8Array>, expected: { root: string; count: number }, client?: string): Promise<ManifestPut> {
+    return this.manifests.put(body, expected, client);
+  }
+
+  /**
+   * Removes unclaimed manifests whose claim is late (spec/storage.md "Unclaimed manifests"), in
+   * steps of at most SWEEP_BATCH, then deletes removed and abandoned data, a bounded piece per
+   * step. A manifest is removed only while no admission runs, after the policy feed has claimed
+   * every root the log names, and if no record naming it is still being appended: so a use
+   * either was admitted before (and its manifest stays) or is admitted after (and is refused:
+   * manifest-missing).
+   */
+  sweepManifests(): Promise<void> {
+    // Calls while a sweep runs share the one after it: timer ticks never pile up behind a long deletion.
+    if (this.nextSweep) return this.nextSweep;
+    const run = this.sweeps.run(async () => {
+      this.nextSweep = undefined;
+      while (!this.closed) {
+        const now = this.now();
+        const due = await this.manifests.expired(now, SWEEP_BATCH);
+        if (due.length === 0) break;
+        const removed = await this.admission.run(async () => {
+          const inFlight = new Set(this.claiming.keys());
+          // Read after the snapshot: a record not in it was durable before, so the feed covers it.
+          await this.syncPolicy(this.log.sequencedSize);
+          return this.manifests.removeExpired(due.filter((d) => !inFlight.has(d.root)), now);
+        });
+        // Only roots whose uses are being appended are due: the next sweep finds them claimed.
+        if (removed === 0) break;
+        await new Promise((r) => setImmediate(r));
+      }
+      while (!this.closed && (await this.manifests.collectGarbage())) await new Promise((r) => setImmediate(r));
+    });
+    this.nextSweep = run;
+    const tracked = this.track('manifest-sweep', run);
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    return run;
   }
 
   async getManifest(root: string): Promise<ManifestInfo | undefined> {
@@ -400,7 +537,7 @@ class LedgerImpl implements Ledger {
     if (count === undefined) return undefined;
     const useIndexes: number[] = [];
     for await (const [key] of this.space.range(prefixRange(manifestUseKey(rootBytes, 0).subarray(0, 33)))) useIndexes.push(readU64(key, 33));
-    return { root, count, useIndexes };
+    return { root, count, useIndexes, expires: this.manifests.expires(root) };
   }
 
   manifestItem(root: string, position: number): Promise<ManifestItemProof | undefined> {
@@ -431,12 +568,12 @@ class LedgerImpl implements Ledger {
 
   // ---- queries (src/ledger/queries.ts) ---------------------------------------------------
 
-  usesOfWork(workId: string): Promise<UseReport[]> {
-    return this.queries.usesOfWork(workId);
+  usesOfWork(workId: string, page?: PageRequest<UseRef>): Promise<UsePage> {
+    return this.queries.usesOfWork(workId, page);
   }
 
-  consentsOfWork(workId: string) {
-    return this.queries.consentsOfWork(workId);
+  consentsOfWork(workId: string, page?: PageRequest<number>): Promise<ConsentPage> {
+    return this.queries.consentsOfWork(workId, page);
   }
 
   /** GET /works/similar: works named by grants or use items within `max` of a perceptual identifier. */
@@ -457,12 +594,12 @@ class LedgerImpl implements Ledger {
     return this.statsKeeper.stats(this.log.checkpoint.checkpoint.size);
   }
 
-  usesOfCreator(creatorKey: string) {
-    return this.queries.usesOfCreator(creatorKey);
+  usesOfCreator(creatorKey: string, page?: PageRequest<UseRef>): Promise<CreatorUsePage> {
+    return this.queries.usesOfCreator(creatorKey, page);
   }
 
-  usesSince(filter: { creator?: string; works?: string[] }, after: UseRef | null): Promise<UseReport[]> {
-    return this.queries.usesSince(filter, after);
+  usesSince(filter: { creator?: string; works?: string[] }, after: UseRef | null, limit?: number): Promise<UsePage> {
+    return this.queries.usesSince(filter, after, limit);
   }
 
   model(builder: string, name: string, version: string): Promise<unknown | undefined> {
@@ -476,7 +613,10 @@ class LedgerImpl implements Ledger {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    clearInterval(this.sweepTimer);
     await Promise.allSettled([...this.inFlight]);
+    // It stops after its batch in flight; the tallies resume from the stored V when reopened.
+    await this.statsKeeper.close();
     try {
       // Finish the current round, then a last one for what was appended meanwhile, and index it all.
       await this.rounds.run(() => this.integratePending());
@@ -488,6 +628,9 @@ class LedgerImpl implements Ledger {
     }
   }
 }
+
+/** Identifiers the similarity index holds (phash:, tcode:). */
+const isPerceptual = (id: string) => nearCode(id) !== undefined;
 
 /** The sha256 identifier of the work (in a grant's list of works) that `id` belongs to. */
 function workNaming(works: string[][], id: string): string {

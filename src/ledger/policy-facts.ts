@@ -64,6 +64,8 @@ type ListKind = 'g' | 'w' | 'u';
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 const EMPTY = new Uint8Array(0);
+/** Grant lists a preload reads at once (each is a store iterator). */
+const PRELOAD_READS = 8;
 const json = (v: unknown) => utf8.encode(JSON.stringify(v));
 const parseJson = <T>(bytes: Uint8Array) => JSON.parse(text.decode(bytes)) as T;
 const tagged = (tag: number, ...parts: Array<Uint8Array | number[]>) => concat([tag], ...parts);
@@ -133,9 +135,13 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
    * stays pinned for it until then, so an operation that reads more facts than the caches hold
    * still completes (a flush that changes a pinned fact unpins it: see `overtake`).
    */
-  async run<T>(operation: () => T): Promise<T> {
+  async run<T>(operation: () => T, preload?: Preload): Promise<T> {
     let pins: Pins | undefined;
     try {
+      if (preload?.works) {
+        this.pinned.add((pins = newPins()));
+        await this.preloadWorks(preload.works, pins);
+      }
       for (;;) {
         this.pins = pins;
         try {
@@ -152,6 +158,25 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
     } finally {
       if (pins) this.pinned.delete(pins);
     }
+  }
+
+  /**
+   * Reads the grant lists of `works` the caches lack, pinned for one operation: one that reads
+   * them all (judging a thousand items of distinct works) then runs once instead of once per
+   * miss, each run repeating all it did before. They are not cached: a batch of works named
+   * once would push out the lists the queries keep reading.
+   */
+  private async preloadWorks(works: Iterable<string>, pins: Pins): Promise<void> {
+    const keys = new Set<string>();
+    for (const id of works) {
+      const key = 'g' + id;
+      if (!this.lists.get(key) && !pins.lists.has(key)) keys.add(key);
+    }
+    const queue = [...keys];
+    const worker = async () => {
+      for (let key = queue.pop(); key !== undefined; key = queue.pop()) await this.load({ kind: 'list', key }, pins, false);
+    };
+    await Promise.all(Array.from({ length: Math.min(PRELOAD_READS, queue.length) }, worker));
   }
 
   /** Operations waiting for the next flush. */
@@ -219,11 +244,12 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
     return Object.fromEntries(this.counts);
   }
 
-  /** Indexes of the training uses applied, in log order. */
-  async *useIndexes(): AsyncIterable<number> {
+  /** Indexes of the training uses applied, in log order, from log index `from` on. */
+  async *useIndexes(from = 0): AsyncIterable<number> {
     const waiting = [...(this.flushing?.uses ?? []), ...this.waiting.uses];
-    let last = -1;
-    for await (const [key] of this.space.range(prefixRange(Uint8Array.of(POLICY_TAG.use)))) yield (last = readU64(key, 1));
+    let last = from - 1;
+    const range = { gte: tagged(POLICY_TAG.use, u64(from)), lt: Uint8Array.of(POLICY_TAG.use + 1) };
+    for await (const [key] of this.space.range(range)) yield (last = readU64(key, 1));
     for (const index of waiting) if (index > last) yield index;
   }
 
@@ -356,11 +382,12 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
 
   // ---- loading ---------------------------------------------------------------------------
 
-  private async load(fact: Fact, pins: Pins): Promise<void> {
+  /** `cache`: keep it in the caches too, not only pinned for the operation. */
+  private async load(fact: Fact, pins: Pins, cache = true): Promise<void> {
     const loading: Loading = { fact, overtaken: false };
     this.loading.add(loading);
     try {
-      const keep = await this.read(fact);
+      const keep = await this.read(fact, cache);
       // Overtaken by a flush of this fact: read again rather than keep what may lack it.
       if (!loading.overtaken) keep(pins);
     } finally {
@@ -369,12 +396,12 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
   }
 
   /** Reads a fact; the function returned caches it and pins it for one operation. */
-  private async read(fact: Fact): Promise<(pins: Pins) => void> {
+  private async read(fact: Fact, cache: boolean): Promise<(pins: Pins) => void> {
     switch (fact.kind) {
       case 'record':
         return this.readRecord(fact.index);
       case 'list':
-        return this.readList(fact.key);
+        return this.readList(fact.key, cache);
       case 'leaf':
         return this.readLeaf(fact.hex);
     }
@@ -406,7 +433,7 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
     return changes ? { ...grant, ...parseJson<GrantChanges>(changes) } : grant;
   }
 
-  private async readList(key: string): Promise<(pins: Pins) => void> {
+  private async readList(key: string, cache: boolean): Promise<(pins: Pins) => void> {
     const kind = key[0] as ListKind;
     const prefix = named({ g: POLICY_TAG.workGrant, w: POLICY_TAG.identityWork, u: POLICY_TAG.modelUse }[kind], key.slice(1));
     const values: Array<number | string> = [];
@@ -415,7 +442,7 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
     }
     const list = kind === 'w' ? [...new Set(values)] : values;
     return (pins) => {
-      this.lists.set(key, list);
+      if (cache) this.lists.set(key, list);
       pins.lists.set(key, list);
     };
   }
@@ -495,5 +522,11 @@ function grantChanges(grant: GrantState): GrantChanges | undefined {
   return { supersedes, supersededBy, revocations };
 }
 
+/** Facts an operation is known to read, loaded before it runs (see StoredPolicyFacts.run). */
+export interface Preload {
+  /** Work identifiers whose grants it reads (judging items that name them). */
+  works?: Iterable<string>;
+}
+
 /** Runs an operation on the server's policy, loading the facts it needs from the store first. */
-export type RunPolicy = <T>(operation: (policy: ConsentPolicy) => T) => Promise<T>;
+export type RunPolicy = <T>(operation: (policy: ConsentPolicy) => T, preload?: Preload) => Promise<T>;

@@ -5,7 +5,7 @@
  */
 import type { Log } from '../log/index.js';
 import type { Judgement } from '../policy/index.js';
-import { type TrainingUseRecord, type UseItem, fromHex, parseModelId, toBase64 } from '../records/index.js';
+import { type ModelId, type TrainingUseRecord, type UseItem, fromHex, parseModelId, toBase64 } from '../records/index.js';
 import type { RunPolicy } from './policy-facts.js';
 import type { ManifestStore } from './manifests.js';
 import { Lru } from '../log/index.js';
@@ -17,6 +17,20 @@ export interface UseRef {
   useIndex: number;
   position: number;
 }
+
+/**
+ * Models derived from a use's model that get a report of their own per item: anyone can declare
+ * a model derived from another, and each declaration would otherwise add a report to every item.
+ */
+export const MAX_DERIVED_REPORTS = 32;
+
+/** What the reports of one answer share: the models derived from each model, and whether any list was cut. */
+export interface ReportContext {
+  derived: Map<string, Array<{ model: string; path: number[] }>>;
+  lineageTruncated: boolean;
+}
+
+export const newReportContext = (): ReportContext => ({ derived: new Map(), lineageTruncated: false });
 
 export function toVerdict(j: Judgement): Verdict {
   return { verdict: j.verdict, reason: j.reason, ...(j.consentIndex !== undefined ? { consentIndex: j.consentIndex } : {}), ...(j.distance !== undefined ? { distance: j.distance } : {}) };
@@ -44,10 +58,11 @@ export class ReportBuilder {
   ) {}
 
   /**
-   * Reports for one use item: the use's own model first, then every model derived from it
-   * (`via` set), each judged now. Empty if the index names an item that cannot be read.
+   * Reports for one use item: the use's own model first, then the models derived from it
+   * (`via` set; the nearest MAX_DERIVED_REPORTS), each judged now. Empty if the index names an
+   * item that cannot be read.
    */
-  async reports(ref: UseRef, work: string): Promise<UseReport[]> {
+  async reports(ref: UseRef, work: string, context: ReportContext = newReportContext()): Promise<UseReport[]> {
     const use = await this.policy((p) => p.use(ref.useIndex));
     if (!use) return [];
     const located = await this.locate(ref, use.record);
@@ -55,7 +70,7 @@ export class ReportBuilder {
     const bundleBase = await this.bundleBase(ref, located.manifest, work);
     const now = new Date(this.now());
     const models = [{ model: use.model, via: null as UseReport['via'] }];
-    for (const derived of await this.policy((p) => p.modelsDerivedFrom(use.model))) {
+    for (const derived of await this.derivedModels(use.model, context)) {
       models.push({ model: derived.model, via: { lineageIndex: derived.path[derived.path.length - 1], model: modelOf(use.model) } });
     }
     const judgements = await this.policy((p) => models.map(({ model }) => p.judgeItem(ref.useIndex, located.item, { now, model: model === use.model ? undefined : model })));
@@ -72,6 +87,17 @@ export class ReportBuilder {
         bundle: { ...bundleBase, verdict },
       };
     });
+  }
+
+  private async derivedModels(model: string, context: ReportContext) {
+    let derived = context.derived.get(model);
+    if (!derived) {
+      derived = await this.policy((p) => p.modelsDerivedFrom(model as ModelId, { limit: MAX_DERIVED_REPORTS + 1 }));
+      context.derived.set(model, derived);
+    }
+    if (derived.length <= MAX_DERIVED_REPORTS) return derived;
+    context.lineageTruncated = true;
+    return derived.slice(0, MAX_DERIVED_REPORTS);
   }
 
   private async locate(ref: UseRef, record: TrainingUseRecord) {

@@ -48,10 +48,13 @@ export class UseSimilarity {
     return this.useIndexes.length;
   }
 
-  /** Indexes the perceptual identifiers of one item (items without any cost nothing). */
-  addItem(useIndex: number, position: number, item: UseItem): void {
+  /**
+   * Indexes the perceptual identifiers of one item (items without any cost nothing); with `only`,
+   * just those among them (the ones no earlier item of the use named).
+   */
+  addItem(useIndex: number, position: number, item: UseItem, only?: readonly string[]): void {
     const sha = item.work.find((id) => id.startsWith('sha256:'));
-    const perceptual = item.work.filter((id) => nearCode(id));
+    const perceptual = item.work.filter((id) => nearCode(id) && (!only || only.includes(id)));
     if (!sha || perceptual.length === 0) return;
     const slot = this.useIndexes.length;
     this.useIndexes.push(useIndex);

@@ -17,6 +17,8 @@ export interface ManifestInfo {
   root: string; // hex
   count: number;
   useIndexes: number[];
+  /** When the manifest is removed unless a training use claims it first (ISO 8601); null once claimed. */
+  expires: string | null;
 }
 
 export interface ManifestItemProof {
@@ -56,8 +58,17 @@ export interface UseReport {
   bundle: ProofBundle;
 }
 
+/** A position in use lists: item `position` of the training use at log index `useIndex` (also the SSE event id). */
+export interface UseCursor {
+  useIndex: number;
+  position: number;
+}
+
+export type { ConsentPage, CreatorUsePage, PageRequest, UsePage } from './queries.js';
+import type { ConsentPage, CreatorUsePage, PageRequest, UsePage } from './queries.js';
+
 /** The ledger's background work: integration rounds (checkpoints) and indexing (queries, policy). */
-export const BACKGROUND_WORK = ['integration', 'indexing'] as const;
+export const BACKGROUND_WORK = ['integration', 'indexing', 'manifest-sweep', 'stats'] as const;
 export type BackgroundWork = (typeof BACKGROUND_WORK)[number];
 
 /** A run of background work that failed (a full or unwritable store, say); it is retried. */
@@ -75,18 +86,25 @@ export interface Ledger {
   submit(envelopes: Uint8Array[]): Promise<SubmitResult[]>;
   /** Resolves once `index` is in a published checkpoint. */
   waitForCheckpoint(index: number): Promise<SignedCheckpoint>;
-  /** Streams a manifest upload; checks it against the expected root/count; stores it only if it all checks out. */
-  putManifest(body: AsyncIterable<Uint8Array>, expected: { root: string; count: number }): Promise<{ root: string; count: number; created: boolean }>;
+  /**
+   * Streams a manifest upload; checks it against the expected root/count; stores it only if it
+   * all checks out. `client` (opaque; the server passes the peer's address) names whose quota of
+   * unclaimed bytes it counts against; `expires` is when it is removed unless claimed (null: claimed).
+   */
+  putManifest(body: AsyncIterable<Uint8Array>, expected: { root: string; count: number }, client?: string): Promise<{ root: string; count: number; created: boolean; expires: string | null }>;
   getManifest(root: string): Promise<ManifestInfo | undefined>;
   manifestItem(root: string, position: number): Promise<ManifestItemProof | undefined>;
   /** A stored manifest in its byte format (header, then the items in 64 KiB-ish pieces), or undefined if it is not stored. */
   manifestBytes(root: string): Promise<{ count: number; bytes: AsyncIterable<Uint8Array> } | undefined>;
-  usesOfWork(workId: string): Promise<UseReport[]>;
-  consentsOfWork(workId: string): Promise<Array<{ index: number; author: string; record: unknown; status: string }>>;
-  usesOfCreator(creatorKey: string): Promise<{ works: string[]; uses: UseReport[] }>;
+  /** One page of the uses of a work, in log order (spec/api.md, Pagination). */
+  usesOfWork(workId: string, page?: PageRequest<UseCursor>): Promise<UsePage>;
+  /** One page of the grants naming a work, in log order; the cursor is a grant index. */
+  consentsOfWork(workId: string, page?: PageRequest<number>): Promise<ConsentPage>;
+  /** One page of the uses of a creator's works (the first MAX_CREATOR_WORKS) and of near copies of them. */
+  usesOfCreator(creatorKey: string, page?: PageRequest<UseCursor>): Promise<CreatorUsePage>;
   model(builder: string, name: string, version: string): Promise<unknown | undefined>;
-  /** Uses of the creator's works (or of the given works) after `after` (useIndex, position), in log order. */
-  usesSince(filter: { creator?: string; works?: string[] }, after: { useIndex: number; position: number } | null): Promise<UseReport[]>;
+  /** One page of the uses of the creator's works (or of the given works) after `after`, in log order. */
+  usesSince(filter: { creator?: string; works?: string[] }, after: UseCursor | null, limit?: number): Promise<UsePage>;
   /** Called with each new use (after indexing a round whose checkpoint is published). */
   onUse(listener: (use: UseReport, claimants: string[]) => void): () => void;
   /** Index position: entries [0, indexed) are in the query index. */

@@ -28,7 +28,7 @@ import { parseWith } from '../records/validate.js';
 import { type JudgedModel, type NearGrant, type PolicyView, judge } from './judge.js';
 import { type PolicyFacts, MemoryFacts } from './facts.js';
 import { Interner } from './interner.js';
-import { type GrantState, type LineageEdge, type UseState, newGrantState, newUseState } from './state.js';
+import { type GrantState, type LineageEdge, type UseState, newGrantState, newUseState, revocationBinds } from './state.js';
 import { type Judgement, PolicyError } from './verdicts.js';
 
 export interface JudgeOptions {
@@ -36,6 +36,11 @@ export interface JudgeOptions {
   now: Date | string;
   /** Judge for this model instead of the use's own; it must derive from the use's model. */
   model?: ModelId;
+  /**
+   * Judge from the records logged before this log index only (retirements logged later do not
+   * count), so the verdict never changes as the log grows. Default: every record applied.
+   */
+  before?: number;
 }
 
 export interface ItemJudgement extends Judgement {
@@ -194,9 +199,10 @@ export class ConsentPolicy implements PolicyView {
 
   /**
    * Why appending `record` now would break a log-level rule, or undefined. These are the checks
-   * a single record cannot make on its own: revocations only by the grant's creator,
-   * supersession only of one's own unreplaced grant, consent references to grants already in
-   * the log, rotations of keys not yet rotated to fresh keys.
+   * a single record cannot make on its own: revocations only of a grant in force and by its
+   * creator's current key, supersession only of one's own unreplaced grant and by one's current
+   * key, consent references to grants already in the log, rotations of keys not yet rotated to
+   * fresh keys.
    */
   admissionProblem(record: ParsedRecord): RecordError | undefined {
     const p = record.payload;
@@ -232,6 +238,8 @@ export class ConsentPolicy implements PolicyView {
     const target = this.grantRefProblem(record.supersedes);
     if (typeof target === 'string') return target;
     if (target.identity !== this.identityOf(record.author)) return `grant ${target.index} is by another creator (${target.identity})`;
+    const rotation = this.facts.rotation(record.author);
+    if (rotation) return `${record.author} was rotated to ${rotation.to} at index ${rotation.rotationIndex}; supersede with the new key`;
     if (target.supersededBy !== undefined) return `grant ${target.index} was already superseded by grant ${target.supersededBy}; supersede that one`;
     return undefined;
   }
@@ -242,7 +250,20 @@ export class ConsentPolicy implements PolicyView {
     if (target.identity !== this.identityOf(record.author)) return `grant ${target.index} is by ${target.author}; only its creator can revoke it`;
     const rotation = this.facts.rotation(record.author);
     if (rotation) return `${record.author} was rotated to ${rotation.to} at index ${rotation.rotationIndex}; revoke with the new key`;
+    // Refused rather than applied down the chain: the creator may not know that the grant was
+    // replaced, and revoking terms they did not name could withdraw more than they meant.
+    if (target.supersededBy !== undefined) {
+      const inForce = this.lastOfChain(target);
+      return `grant ${target.index} was superseded by grant ${target.supersededBy}${inForce === target.supersededBy ? '' : ` (in force now: grant ${inForce})`}; revoke grant ${inForce}`;
+    }
     return undefined;
+  }
+
+  /** The last grant of the supersession chain through `grant`: the one in force at the end of the log. */
+  private lastOfChain(grant: GrantState): number {
+    let last = grant;
+    while (last.supersededBy !== undefined) last = this.facts.grant(last.supersededBy)!;
+    return last.index;
   }
 
   /** The grant a reference names, or why it names none. */
@@ -294,29 +315,59 @@ export class ConsentPolicy implements PolicyView {
   }
 
   /**
-   * Who claims an item's work as of log position `before`: the creators of grants logged
-   * earlier naming its sha256 (several: disputed); failing those, the creator of the earliest
-   * grant naming one of its perceptual identifiers.
+   * Who has claimed an item's work as of log position `before`, withdrawn grants included (who
+   * is told of a use: a creator who revoked still wants to see uses of their work): the
+   * creators of grants logged earlier naming its sha256; failing those, the creator of the
+   * earliest grant naming one of its perceptual identifiers. claimantsFor says who claims it
+   * for judging a use.
    */
   claimants(item: UseItem, before: number): KeyRef[] {
+    return this.claimantsWhere(item, before, () => true);
+  }
+
+  /**
+   * The creators whose grants claim an item's work for the use (spec/policy.md §2, Claims): as
+   * `claimants` at the use's log position, counting only claims still in force for it. So a
+   * creator who withdraws a grant stops making uses of the work `disputed`.
+   */
+  claimantsFor(item: UseItem, use: UseState): KeyRef[] {
+    return this.claimantsWhere(item, use.index, (grant, id) => this.claimsFor(grant, id, use));
+  }
+
+  /**
+   * Whether `grant` still claims `id` for the use: through the supersessions logged before the
+   * use, every grant names `id`, and the last is not revoked for the use. The claim keeps the
+   * position of the grant that started it, so that changing one's terms does not put one behind
+   * a later claimant.
+   */
+  private claimsFor(grant: GrantState, id: string, use: UseState): boolean {
+    let last = grant;
+    while (last.supersededBy !== undefined && last.supersededBy < use.index) {
+      last = this.facts.grant(last.supersededBy)!;
+      if (!last.ids.has(id)) return false;
+    }
+    return !last.revocations?.some((r) => revocationBinds(r, use.index, use.record.time));
+  }
+
+  private claimantsWhere(item: UseItem, before: number, inForce: (g: GrantState, id: string) => boolean): KeyRef[] {
     const sha256 = item.work.find((id) => id.startsWith('sha256:'))!;
-    const byBytes = this.claimantsOf(sha256, before);
+    const byBytes = [...new Set(this.claimingGrants(sha256, before, inForce).map((g) => g.identity))];
     if (byBytes.length > 0) return byBytes;
     let earliest: { index: number; identity: KeyRef } | undefined;
     for (const id of item.work) {
       if (id === sha256) continue;
-      const first = this.claimingGrants(id, before)[0];
+      const first = this.claimingGrants(id, before, inForce)[0];
       if (first && (!earliest || first.index < earliest.index)) earliest = first;
     }
     return earliest ? [earliest.identity] : [];
   }
 
-  private claimingGrants(id: string, before: number): GrantState[] {
+  private claimingGrants(id: string, before: number, inForce: (g: GrantState, id: string) => boolean = () => true): GrantState[] {
     const out: GrantState[] = [];
     for (const index of this.facts.grantsOfWork(id)) {
       if (index >= before) break;
       const grant = this.facts.grant(index)!;
-      if (!grant.rotatedKey) out.push(grant);
+      if (!grant.rotatedKey && inForce(grant, id)) out.push(grant);
     }
     return out;
   }
@@ -348,8 +399,9 @@ export class ConsentPolicy implements PolicyView {
     return this.facts.nearGrantIds(id, max).map((m) => ({ grantIndex: m.payload, id: m.id, distance: m.distance }));
   }
 
-  isRetired(model: ModelId, now: string): boolean {
-    return this.facts.modelLinks(model)?.retirements.some((r) => r.effective <= now) ?? false;
+  /** Whether `model` has a retirement effective by `now`, logged after log index `after` and before `before`. */
+  isRetired(model: ModelId, now: string, before = Number.MAX_SAFE_INTEGER, after = -1): boolean {
+    return this.facts.modelLinks(model)?.retirements.some((r) => r.effective <= now && r.index > after && r.index < before) ?? false;
   }
 
   // ---- judging -----------------------------------------------------------------------
@@ -358,7 +410,7 @@ export class ConsentPolicy implements PolicyView {
   judgeItem(useIndex: number, item: UseItem, opts: JudgeOptions): Judgement {
     const use = this.useAt(useIndex);
     const checked = parseWith(useItemSchema, item, 'item');
-    return judge(this, use, checked, this.judgedModel(use, opts.model), nowString(opts.now));
+    return judge(this, use, checked, this.judgedModel(use, opts.model), nowString(opts.now), opts.before);
   }
 
   /**
@@ -370,7 +422,7 @@ export class ConsentPolicy implements PolicyView {
     const use = this.useAt(useIndex);
     const model = this.judgedModel(use, opts.model);
     const now = nowString(opts.now);
-    return (item) => judge(this, use, item, model, now);
+    return (item) => judge(this, use, item, model, now, opts.before);
   }
 
   /** Verdicts for every inline item of a training use. Manifest items go through judgeItem. */
@@ -381,7 +433,7 @@ export class ConsentPolicy implements PolicyView {
     }
     const model = this.judgedModel(use, opts.model);
     const now = nowString(opts.now);
-    return use.record.items.map((item, position) => ({ position, ...judge(this, use, item, model, now) }));
+    return use.record.items.map((item, position) => ({ position, ...judge(this, use, item, model, now, opts.before) }));
   }
 
   private useAt(useIndex: number): UseState {
@@ -392,7 +444,8 @@ export class ConsentPolicy implements PolicyView {
 
   private judgedModel(use: UseState, model: ModelId | undefined): JudgedModel {
     if (model === undefined || model === use.model) return { id: use.model, builder: use.builder };
-    const derived = this.modelsDerivedFrom(use.model).find((d) => d.model === model);
+    // Stops at the model: a model with thousands of descendants is not walked whole per judgement.
+    const derived = this.modelsDerivedFrom(use.model, { until: model }).find((d) => d.model === model);
     if (!derived) throw new PolicyError('not-derived', `${model} does not derive from ${use.model}`, 'model');
     const builder = model.slice(0, model.indexOf('/')) as KeyRef;
     return { id: model, builder, via: { lineageIndex: derived.path[derived.path.length - 1], model: use.model } };
@@ -400,18 +453,24 @@ export class ConsentPolicy implements PolicyView {
 
   // ---- queries -----------------------------------------------------------------------
 
-  /** Models derived from `model` (children, their children, …), nearest first, each once. */
-  modelsDerivedFrom(model: ModelId): DerivedModel[] {
+  /**
+   * Models derived from `model` (children, their children, …), nearest first, each once. The
+   * walk stops once `limit` are found, or once `until` is: anyone can declare a model derived
+   * from another, so a caller that answers per item bounds what a crowd of them costs.
+   */
+  modelsDerivedFrom(model: ModelId, opts: { limit?: number; until?: ModelId } = {}): DerivedModel[] {
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
     const found: DerivedModel[] = [];
     const seen = new Set<ModelId>([model]);
     const queue: DerivedModel[] = [{ model, path: [] }];
-    for (let next = queue.shift(); next; next = queue.shift()) {
+    for (let next = queue.shift(); next && found.length < limit; next = queue.shift()) {
       for (const edge of this.facts.modelLinks(next.model)?.children ?? []) {
         if (seen.has(edge.child)) continue;
         seen.add(edge.child);
         const derived = { model: edge.child, path: [...next.path, edge.lineageIndex] };
         found.push(derived);
         queue.push(derived);
+        if (found.length >= limit || edge.child === opts.until) return found;
       }
     }
     return found;
@@ -462,10 +521,16 @@ export class ConsentPolicy implements PolicyView {
     return [...new Set(this.claimingGrants(workId, before).map((g) => g.identity))];
   }
 
-  /** Grants naming a work identifier, with their status at `now`. */
-  consentsOfWork(workId: WorkId | string, now: Date | string): Array<{ index: number; author: KeyRef; status: ConsentStatus }> {
+  /**
+   * Grants naming a work identifier, with their status at `now`, in log order; with `page`, only
+   * the first `limit` after grant index `after` (the statuses of the rest are not worked out).
+   */
+  consentsOfWork(workId: WorkId | string, now: Date | string, page: { after?: number; limit?: number } = {}): Array<{ index: number; author: KeyRef; status: ConsentStatus }> {
     const at = nowString(now);
-    return this.facts.grantsOfWork(workId).map((index) => {
+    let grants = this.facts.grantsOfWork(workId);
+    if (page.after !== undefined) grants = grants.slice(firstAbove(grants, page.after));
+    if (page.limit !== undefined) grants = grants.slice(0, page.limit);
+    return grants.map((index) => {
       const grant = this.facts.grant(index)!;
       return { index, author: grant.author, status: grantStatus(grant, at) };
     });
@@ -475,6 +540,18 @@ export class ConsentPolicy implements PolicyView {
   worksOf(key: KeyRef): string[] {
     return this.facts.worksOfIdentity(this.identityOf(key));
   }
+}
+
+/** Where the first element above `value` is in an ascending list. */
+function firstAbove(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function grantStatus(grant: GrantState, now: string): ConsentStatus {

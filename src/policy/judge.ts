@@ -4,7 +4,7 @@
  */
 import type { ConsentGrantRecord, KeyRef, ModelId, TrainingPurpose, UseCategory, UseItem } from '../records/index.js';
 import type { Judgement, Verdict } from './verdicts.js';
-import type { GrantState, UseState } from './state.js';
+import { type GrantState, type UseState, revocationBinds } from './state.js';
 
 /** What judging needs to know about the log; implemented by ConsentPolicy. */
 export interface PolicyView {
@@ -12,8 +12,13 @@ export interface PolicyView {
   resolveRef(ref: { index: number } | { leafHash: string }): { index: number } | { problem: string };
   grant(index: number): GrantState | undefined;
   describeEntry(index: number): string;
-  claimants(item: UseItem, before: number): KeyRef[];
-  isRetired(model: ModelId, now: string): boolean;
+  /** The creators whose grants claim the item's work for the use (spec/policy.md §2, Claims). */
+  claimantsFor(item: UseItem, use: UseState): KeyRef[];
+  /**
+   * Whether a retirement effective by `now` is logged after log index `after` (and before
+   * `before`, when given).
+   */
+  isRetired(model: ModelId, now: string, before?: number, after?: number): boolean;
   /**
    * Grants logged before `before`, not by rotated keys and not naming the item's sha256, that
    * name a perceptual identifier within the scheme's threshold of one of the item's (0 included):
@@ -47,16 +52,24 @@ export const CATEGORIES_FOR_PURPOSE: Readonly<Record<TrainingPurpose, readonly U
 
 type Outcome = { verdict: Verdict; reason: string; consentIndex?: number; distance?: number };
 
-export function judge(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, now: string): Judgement {
-  const claimants = view.claimants(item, use.index);
-  const outcome = judgeConsent(view, use, item, model, claimants, now);
+/**
+ * `before`: judge from the records logged before that index only. Every rule but the retirement
+ * check already reads only records logged before the use; `before` bounds that one too, so the
+ * verdict cannot change as the log grows (what GET /stats tallies).
+ */
+export function judge(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, now: string, before?: number): Judgement {
+  const claimants = view.claimantsFor(item, use);
+  const outcome = judgeConsent(view, use, item, model, claimants, { now, before });
   return { ...outcome, claimants, ...(model.via ? { via: model.via } : {}) };
 }
 
-function judgeConsent(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, claimants: KeyRef[], now: string): Outcome {
+/** When the item is judged: the time deadlines are compared with, and optionally a log position. */
+type JudgedAt = { now: string; before?: number };
+
+function judgeConsent(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, claimants: KeyRef[], at: JudgedAt): Outcome {
   const found = findGrant(view, use, item);
-  if ('verdict' in found) return judgeNearCopy(view, use, item, model, now, found);
-  return judgeGrant(view, use, model, claimants, now, found);
+  if ('verdict' in found) return judgeNearCopy(view, use, item, model, at, found);
+  return judgeGrant(view, use, model, claimants, at, found);
 }
 
 /**
@@ -65,7 +78,7 @@ function judgeConsent(view: PolicyView, use: UseState, item: UseItem, model: Jud
  * `unconsented-near-copy`; if all cover it and the item relies on one of those grants, it is
  * consented at that distance; otherwise the no-consent outcome stands.
  */
-function judgeNearCopy(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, now: string, exact: Outcome): Outcome {
+function judgeNearCopy(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, at: JudgedAt, exact: Outcome): Outcome {
   const near = view.nearGrants(item, use.index);
   if (near.length === 0) return exact;
   const judged = near.map((n) => {
@@ -73,7 +86,7 @@ function judgeNearCopy(view: PolicyView, use: UseState, item: UseItem, model: Ju
     // Judged as if the item named the near identifier and relied on this grant. Rules 2–3 are
     // about who claims the item's own identifiers, not the near one, so no claimants are passed.
     const found = followSupersession(view, grant, use.index, (g) => g.ids.has(n.id));
-    return { ...n, outcome: judgeGrant(view, use, model, [], now, found) };
+    return { ...n, outcome: judgeGrant(view, use, model, [], at, found) };
   });
   const covering = new Set(judged.filter((j) => j.outcome.verdict === 'consented').map((j) => j.identity));
   const objection = judged.find((j) => !covering.has(j.identity));
@@ -93,7 +106,8 @@ function judgeNearCopy(view: PolicyView, use: UseState, item: UseItem, model: Ju
 }
 
 /** Rules 1 (validFrom) and 2–10 for an item that relies on `found`. */
-function judgeGrant(view: PolicyView, use: UseState, model: JudgedModel, claimants: KeyRef[], now: string, found: FoundGrant): Outcome {
+function judgeGrant(view: PolicyView, use: UseState, model: JudgedModel, claimants: KeyRef[], at: JudgedAt, found: FoundGrant): Outcome {
+  const now = at.now;
   const { grant, effective, withdrawnBy } = found;
   const consentIndex = effective.index;
   const fail = (verdict: Verdict, reason: string): Outcome => ({ verdict, reason, consentIndex });
@@ -103,10 +117,10 @@ function judgeGrant(view: PolicyView, use: UseState, model: JudgedModel, claiman
     return fail('no-consent', `grant ${consentIndex} is valid only from ${effective.record.validFrom}; the use claims ${useTime}`);
   }
   if (claimants.length > 1) return fail('disputed', `the work is claimed by ${claimants.length} creators: ${claimants.join(', ')}`);
-  const authorProblem = wrongAuthor(grant, claimants);
+  const authorProblem = wrongAuthor(found, claimants);
   if (authorProblem) return fail('wrong-author', authorProblem);
   if (withdrawnBy !== undefined) return fail('revoked', `grant ${grant.index} was superseded at index ${withdrawnBy} by a grant that does not name this work`);
-  const revocation = effective.revocations?.find((r) => r.index < use.index && (r.immediate || useTime >= r.effective));
+  const revocation = effective.revocations?.find((r) => revocationBinds(r, use.index, useTime));
   if (revocation) return fail('revoked', `grant ${consentIndex} was revoked at index ${revocation.index}, effective ${revocation.effective}, before the use at index ${use.index}`);
   const terms = effective.record;
   if (terms.validUntil !== undefined && useTime >= terms.validUntil) return fail('expired', `grant ${consentIndex} was valid until ${terms.validUntil}; the use claims ${useTime}`);
@@ -115,13 +129,19 @@ function judgeGrant(view: PolicyView, use: UseState, model: JudgedModel, claiman
   const useProblem = useNotAllowed(terms, use.record.purpose);
   if (useProblem) return fail('use-not-allowed', useProblem);
   if (use.record.commercial && !terms.commercial) return fail('commercial-not-allowed', `grant ${consentIndex} does not allow commercial use`);
-  if (terms.retireBy !== undefined && now >= terms.retireBy && !view.isRetired(model.id, now)) {
-    return fail('retention-overdue', `grant ${consentIndex} requires models trained on the work to be retired by ${terms.retireBy}; ${model.id} is not retired`);
+  // Only a retirement logged after the use retires what the use trained: one logged before it
+  // (before the model was even declared, say) was followed by more training.
+  if (terms.retireBy !== undefined && now >= terms.retireBy && !view.isRetired(model.id, now, at.before, use.index)) {
+    return fail('retention-overdue', `grant ${consentIndex} requires models trained on the work to be retired by ${terms.retireBy}; ${model.id} has no retirement logged after the use at index ${use.index}`);
   }
   return fail('consented', `grant ${consentIndex} covers this use`);
 }
 
-type FoundGrant = { grant: GrantState; effective: GrantState; withdrawnBy?: number };
+/**
+ * `unauthorised`: the first grant of the supersession chain followed (from `grant` to the one
+ * that withdrew the work or `effective`) signed by a key already rotated away when it was logged.
+ */
+type FoundGrant = { grant: GrantState; effective: GrantState; withdrawnBy?: number; unauthorised?: GrantState };
 
 /**
  * The grant the item relies on and the one in force at the use (following supersession through
@@ -142,12 +162,16 @@ function findGrant(view: PolicyView, use: UseState, item: UseItem): FoundGrant |
 /** From `grant`, follow supersessions logged before `before` while the next grant still `names` the work. */
 function followSupersession(view: PolicyView, grant: GrantState, before: number, names: (g: GrantState) => boolean): FoundGrant {
   let effective = grant;
+  let unauthorised = grant.rotatedKey ? grant : undefined;
   while (effective.supersededBy !== undefined && effective.supersededBy < before) {
     const next = view.grant(effective.supersededBy)!;
-    if (!names(next)) return { grant, effective, withdrawnBy: next.index };
+    // The policy links no supersession by a rotated key (spec/policy.md §2), but facts stored
+    // under older rules may hold one: it must not hand the work to whoever holds that key.
+    if (!unauthorised && next.rotatedKey) unauthorised = next;
+    if (!names(next)) return { grant, effective, withdrawnBy: next.index, ...(unauthorised ? { unauthorised } : {}) };
     effective = next;
   }
-  return { grant, effective };
+  return { grant, effective, ...(unauthorised ? { unauthorised } : {}) };
 }
 
 /** A grant names an item's work if it lists the item's sha256, or one of its perceptual identifiers. */
@@ -155,9 +179,13 @@ export function namesWork(grant: GrantState, item: UseItem): boolean {
   return item.work.some((id) => grant.ids.has(id));
 }
 
-function wrongAuthor(grant: GrantState, claimants: KeyRef[]): string | undefined {
-  if (grant.rotatedKey) {
-    return `grant ${grant.index} is signed by ${grant.author}, a key rotated to ${grant.rotatedKey.to} at index ${grant.rotatedKey.rotationIndex} before the grant was logged`;
+/** Rule 3: a grant of the chain by a rotated key, or a work claimed by another creator. */
+function wrongAuthor(found: FoundGrant, claimants: KeyRef[]): string | undefined {
+  const { grant, unauthorised } = found;
+  if (unauthorised?.rotatedKey) {
+    const { author, index, rotatedKey } = unauthorised;
+    const role = index === grant.index ? '' : `, in the supersession chain of grant ${grant.index},`;
+    return `grant ${index}${role} is signed by ${author}, a key rotated to ${rotatedKey.to} at index ${rotatedKey.rotationIndex} before the grant was logged`;
   }
   if (claimants.length === 1 && claimants[0] !== grant.identity) {
     return `grant ${grant.index} is by ${grant.identity}, but the work is claimed by ${claimants[0]}`;

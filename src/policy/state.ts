@@ -12,6 +12,15 @@ export interface RevocationState {
   immediate: boolean;
 }
 
+/**
+ * Whether a revocation binds the use at `useIndex` claiming `useTime` (spec/policy.md §2): it
+ * was logged before the use, and is immediate or effective by the use's time. One predicate for
+ * rule 4 and for claims, so that a grant stops claiming a work exactly where it stops covering it.
+ */
+export function revocationBinds(revocation: RevocationState, useIndex: number, useTime: string): boolean {
+  return revocation.index < useIndex && (revocation.immediate || useTime >= revocation.effective);
+}
+
 export interface GrantState {
   index: number;
   record: ConsentGrantRecord;

@@ -27,7 +27,7 @@ export interface Judgement {
   reason: string;
   /** The grant that decided (after following supersession), when the item named one that resolved. */
   consentIndex?: number;
-  /** Creators (identity keys, spec/policy.md) claiming the work as of the use, first claimant first. */
+  /** Creators (identity keys) whose claims on the work are in force for the use (spec/policy.md §2), first claimant first. */
   claimants: KeyRef[];
   /** Hamming distance to the near work that decided (rule 1a, spec/policy.md), when one did. */
   distance?: number;

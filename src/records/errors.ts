@@ -15,6 +15,7 @@ export type RecordErrorCode =
   | 'too-large'
   | 'bad-utf8'
   | 'malformed-json'
+  | 'bad-json'
   | 'non-canonical'
   | 'bad-envelope'
   | 'bad-base64'

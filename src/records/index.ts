@@ -29,6 +29,7 @@ export {
   useItemSchema,
 } from './schema.js';
 export { validatePayload } from './validate.js';
+export { MAX_JSON_DEPTH, jsonDeeperThan } from './json-depth.js';
 export { type Envelope, RECORD_PAYLOAD_TYPE, MAX_ENTRY_SIZE, canonicalEntry, encodeEntry, preAuthEncoding } from './envelope.js';
 export { type ParsedRecord, type ParseOptions, type SignatureCheck, parseRecord, decodeRecord, failedSignature, signRecord, signKeyRotation, keyRotationMessage } from './record.js';
 export {

@@ -8,6 +8,7 @@ import { canonicalJson, canonicalJsonBytes } from './canonical.js';
 import { base64DecodedLength, decodeUtf8, encodeUtf8, fromBase64, fromBase64BytesInto, fromBase64Into, toBase64 } from './encoding.js';
 import { ED25519_SIGNATURE_SIZE, MAX_ENTRY_SIZE, RECORD_PAYLOAD_TYPE, encodeEntry, envelopeSchema, envelopeText, preAuthEncoding, type Envelope } from './envelope.js';
 import { RecordError } from './errors.js';
+import { MAX_JSON_DEPTH, jsonDeeperThan } from './json-depth.js';
 import { isKeyRef, parseKeyRef, type KeyRef } from './keys.js';
 import type { RecordPayload } from './schema.js';
 import { parseWith, validatePayload } from './validate.js';
@@ -42,10 +43,16 @@ export function signKeyRotation(oldKey: Signer, from: KeyRef, to: KeyRef): { fro
   return { from, sig: toBase64(oldKey.sign(keyRotationMessage(from, to))) };
 }
 
+/** Refuses JSON nested deeper than MAX_JSON_DEPTH before anything recursive walks it. */
+function checkJsonDepth(text: string, field: string): void {
+  if (jsonDeeperThan(text, MAX_JSON_DEPTH)) throw new RecordError('bad-json', `has nesting deeper than ${MAX_JSON_DEPTH}`, field);
+}
+
 /** Parses JSON text that must be exactly its own RFC 8785 form. */
 function parseCanonicalJson(bytes: Uint8Array, field: string): unknown {
   const text = decodeUtf8(bytes);
   if (text === undefined) throw new RecordError('bad-utf8', 'is not valid UTF-8', field);
+  checkJsonDepth(text, field);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -66,6 +73,7 @@ function parseCanonicalJson(bytes: Uint8Array, field: string): unknown {
  */
 function parseEnvelope(text: string | undefined): Envelope {
   if (text === undefined) throw new RecordError('bad-utf8', 'is not valid UTF-8', 'entry');
+  checkJsonDepth(text, 'entry');
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -12,12 +12,16 @@ import type { StoreMemory } from '../store/index.js';
 import { type Hash, TILE_WIDTH, parseTilePath, tileWidthAt } from '../merkle/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
-import { MANIFEST_HEADER_SIZE, MANIFEST_ITEM_SIZE, canonicalEntry, isKeyRef, isWorkId, parseRecord } from '../records/index.js';
+import { MANIFEST_HEADER_SIZE, MANIFEST_ITEM_SIZE, MAX_JSON_DEPTH, canonicalEntry, isKeyRef, isWorkId, jsonDeeperThan, parseRecord } from '../records/index.js';
 import { isLedgerError } from '../errors.js';
 import { type ServerMetrics, Gauge, createServerMetrics } from './metrics.js';
 import { HttpProblem, problemFromError, problemResponse, statusOf } from './problem.js';
 import { openapiDocument } from './openapi.js';
 import { eventsHandler } from './events.js';
+import { consentPageParams, formatUseCursor, usePageParams } from './paging.js';
+import { BODY_IDLE_TIMEOUT_MS, BODY_MIN_RATE, BODY_RATE_GRACE_MS, type BodyPace, DEFAULT_DRAIN, type DrainLimits, bodyChunks, drainUnreadBody, readLimited } from './body.js';
+import { Admission, admitted, clientOf } from './admission.js';
+import { quotaProblem } from './manifest-quota.js';
 import { readFile } from 'node:fs/promises';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +30,10 @@ import { fileURLToPath } from 'node:url';
 export const MAX_RECORDS_BODY = 1024 * 1024;
 /** The largest batch of envelopes in one POST /records. */
 export const MAX_BATCH = 1000;
-/** 30 s: a request body that sends no bytes for this long is refused (408 body-timeout). */
-export const BODY_IDLE_TIMEOUT_MS = 30_000;
+export { BODY_IDLE_TIMEOUT_MS, BODY_MIN_RATE, BODY_RATE_GRACE_MS } from './body.js';
+/** Open /events streams at most, and from one client address at most. */
+export const MAX_EVENT_STREAMS = 512;
+export const MAX_EVENT_STREAMS_PER_ADDRESS = 16;
 
 export interface WitnessStatus {
   name: string;
@@ -63,6 +69,18 @@ export interface AppOptions {
   maxRecordsBody?: number;
   /** Longest wait for the next bytes of a request body; default BODY_IDLE_TIMEOUT_MS. */
   bodyIdleTimeoutMs?: number;
+  /** Slowest average rate of a request body after the grace, bytes/s (0: none); default BODY_MIN_RATE. */
+  bodyMinRate?: number;
+  /** How long a body may arrive at any rate; default BODY_RATE_GRACE_MS. */
+  bodyRateGraceMs?: number;
+  /** How much of a refused body is read and discarded before the connection closes; default DEFAULT_DRAIN. */
+  drain?: Partial<DrainLimits>;
+  /** Open /events streams at most; default MAX_EVENT_STREAMS. */
+  maxEventStreams?: number;
+  /** Open /events streams per client address at most; default MAX_EVENT_STREAMS_PER_ADDRESS. */
+  maxEventStreamsPerAddress?: number;
+  /** Take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it). */
+  trustForwardedFor?: boolean;
 }
 
 export type Env = { Bindings: Partial<HttpBindings> };
@@ -164,60 +182,6 @@ function rawPath(c: Context<Env>): string {
 
 const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
 
-/**
- * One read of a request body. A body that stops arriving for `idleMs` (a stalled or trickled
- * upload holding a connection and an upload slot) is answered 408; a connection that breaks
- * mid-body is a truncated upload (400), not a server fault.
- */
-async function readBodyChunk(reader: ReadableStreamDefaultReader<Uint8Array>, idleMs: number): Promise<ReadableStreamReadResult<Uint8Array>> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const idle = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HttpProblem(408, 'body-timeout', `no body bytes arrived for ${idleMs} ms`, 'body', { Connection: 'close' })), idleMs);
-  });
-  const read = reader.read().catch((err: unknown) => {
-    throw new HttpProblem(400, 'truncated-body', `the connection broke before the body was complete (${(err as Error)?.message ?? err})`, 'body', { Connection: 'close' });
-  });
-  try {
-    return await Promise.race([read, idle]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Reads a request body up to `limit` bytes; 413 beyond. */
-async function readLimited(req: Request, limit: number, idleMs: number): Promise<Uint8Array> {
-  const length = req.headers.get('content-length');
-  if (length !== null && /^[0-9]+$/.test(length) && Number(length) > limit) {
-    throw new HttpProblem(413, 'body-too-large', `the body is ${length} bytes; at most ${limit} are accepted`, 'body', { Connection: 'close' });
-  }
-  if (!req.body) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await readBodyChunk(reader, idleMs);
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new HttpProblem(413, 'body-too-large', `the body is over ${limit} bytes`, 'body', { Connection: 'close' });
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
-}
-
-/** The request body as chunks, without buffering it. */
-async function* bodyChunks(body: ReadableStream<Uint8Array> | null, idleMs: number): AsyncIterable<Uint8Array> {
-  if (!body) return;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await readBodyChunk(reader, idleMs);
-    if (done) return;
-    yield value;
-  }
-}
-
 /** The C2SP tlog-proof file for `index` in the tree of `checkpoint`, from the proof's hashes in base64. */
 function formatProofFile(index: number, proofBase64: string[], checkpointNote: string): string {
   return `c2sp.org/tlog-proof@v1\nindex ${index}\n${proofBase64.map((h) => `${h}\n`).join('')}\n${checkpointNote}`;
@@ -239,7 +203,13 @@ export function createApp(opts: AppOptions): Hono<Env> {
   const metrics = opts.metrics ?? createServerMetrics();
   const published = opts.published ?? (() => log.checkpoint);
   const maxBody = opts.maxRecordsBody ?? MAX_RECORDS_BODY;
-  const bodyIdleMs = opts.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS;
+  const bodyPace: BodyPace = {
+    idleMs: opts.bodyIdleTimeoutMs ?? BODY_IDLE_TIMEOUT_MS,
+    minBytesPerSecond: opts.bodyMinRate ?? BODY_MIN_RATE,
+    graceMs: opts.bodyRateGraceMs ?? BODY_RATE_GRACE_MS,
+  };
+  const drainLimits: DrainLimits = { ...DEFAULT_DRAIN, idleMs: Math.min(DEFAULT_DRAIN.idleMs, bodyPace.idleMs), ...opts.drain };
+  const eventStreams = new Admission(opts.maxEventStreams ?? MAX_EVENT_STREAMS, opts.maxEventStreamsPerAddress ?? MAX_EVENT_STREAMS_PER_ADDRESS, 'event streams', 'too-many-streams');
   // Before the witnesses' first quorum there is no published checkpoint: the tree is empty to readers.
   const publishedSize = () => published()?.checkpoint.size ?? 0;
   const waitPublished = opts.waitPublished ?? ((index: number) => ledger.waitForCheckpoint(index));
@@ -290,6 +260,9 @@ export function createApp(opts: AppOptions): Hono<Env> {
     return problemFromError(err);
   });
   app.notFound((c) => problemResponse(404, 'not-found', `no resource at ${new URL(c.req.url).pathname}`));
+
+  // Outermost, so that it sees every refusal, from handlers and from the middleware below.
+  app.use('*', drainUnreadBody(drainLimits));
 
   // Status-class counter.
   app.use('*', async (c, next) => {
@@ -382,13 +355,15 @@ export function createApp(opts: AppOptions): Hono<Env> {
       let envelopes: Uint8Array[];
       let batch = false;
       try {
-        const body = await readLimited(c.req.raw, maxBody, bodyIdleMs);
+        const body = await readLimited(c.req.raw, maxBody, bodyPace);
         let text: string;
         try {
           text = textDecoder.decode(body);
         } catch {
           throw new HttpProblem(400, 'bad-utf8', 'the body is not valid UTF-8', 'body');
         }
+        // canonicalEntry recurses into what JSON.parse builds: depth is bounded first.
+        if (jsonDeeperThan(text, MAX_JSON_DEPTH)) throw new HttpProblem(400, 'bad-json', `the body has nesting deeper than ${MAX_JSON_DEPTH}`, 'body');
         let value: unknown;
         try {
           value = JSON.parse(text);
@@ -458,8 +433,12 @@ export function createApp(opts: AppOptions): Hono<Env> {
       if (type !== 'application/octet-stream') {
         throw new HttpProblem(415, 'unsupported-media-type', `Content-Type must be application/octet-stream, got ${JSON.stringify(type || 'nothing')}`, 'Content-Type');
       }
-      const result = await ledger.putManifest(bodyChunks(c.req.raw.body, bodyIdleMs), { root: root!, count });
-      return c.json({ root: result.root, count: result.count }, result.created ? 201 : 200);
+      // Quotas of unclaimed bytes are kept per client address, as the stream caps are.
+      const client = clientOf(c, opts.trustForwardedFor ?? false);
+      const result = await ledger.putManifest(bodyChunks(c.req.raw.body, bodyPace), { root: root!, count }, client).catch((e: unknown) => {
+        throw quotaProblem(e);
+      });
+      return c.json({ root: result.root, count: result.count, expires: result.expires }, result.created ? 201 : 200);
     },
   });
 
@@ -476,7 +455,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
       const root = manifestRoot(c);
       const info = await ledger.getManifest(root);
       if (!info) return unknownManifest(root);
-      return c.json({ root: info.root, count: info.count, useIndexes: info.useIndexes });
+      return c.json({ root: info.root, count: info.count, useIndexes: info.useIndexes, expires: info.expires });
     },
   });
 
@@ -578,26 +557,27 @@ export function createApp(opts: AppOptions): Hono<Env> {
   route('/works/:id/uses', {
     GET: async (c) => {
       const work = checkWorkId(param(c, 'id'));
-      const uses = await ledger.usesOfWork(work);
+      const { uses, next, lineageTruncated } = await ledger.usesOfWork(work, usePageParams(c));
       const current = published();
       const checkpoint = uses[0]?.bundle.checkpoint ?? (current ? noteText(current) : null);
-      return jsonAnswer(c, { work, checkpoint, uses });
+      return jsonAnswer(c, { work, checkpoint, uses, next: formatUseCursor(next), lineageTruncated });
     },
   });
 
   route('/works/:id/consents', {
     GET: async (c) => {
       const work = checkWorkId(param(c, 'id'));
-      const consents = await ledger.consentsOfWork(work);
-      return jsonAnswer(c, { work, consents });
+      const { consents, next } = await ledger.consentsOfWork(work, consentPageParams(c));
+      return jsonAnswer(c, { work, consents, next: next === null ? null : String(next) });
     },
   });
 
   route('/creators/:key/uses', {
     GET: async (c) => {
       const creator = checkKeyRef(param(c, 'key'), 'creator');
-      const { works, uses } = await ledger.usesOfCreator(creator);
-      return jsonAnswer(c, { creator, works, uses });
+      const page = await ledger.usesOfCreator(creator, usePageParams(c));
+      const { works, worksTruncated, uses, next, nearCopiesTruncated, lineageTruncated } = page;
+      return jsonAnswer(c, { creator, works, worksTruncated, uses, next: formatUseCursor(next), nearCopiesTruncated, lineageTruncated });
     },
   });
 
@@ -618,7 +598,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
   // ---- notifications -------------------------------------------------------------------
 
   route('/events', {
-    GET: eventsHandler({ ledger, keepaliveMs: opts.keepaliveMs ?? 15_000, shutdown: opts.shutdown, checkKeyRef, checkWorkId }),
+    GET: admitted(eventStreams, opts.trustForwardedFor ?? false, eventsHandler({ ledger, keepaliveMs: opts.keepaliveMs ?? 15_000, shutdown: opts.shutdown, checkKeyRef, checkWorkId })),
   });
 
   // ---- the creator page ----------------------------------------------------------------

@@ -5,15 +5,24 @@
  *   event: use
  *   data: <Use as JSON>
  *
- * With `Last-Event-ID` the stream first replays every later use from the index (log order),
- * then goes live. Live uses are buffered from before the replay starts and deduplicated by
- * their (useIndex, position) key, so nothing falls between replay and live. `: keepalive`
- * comment lines keep proxies from closing an idle stream.
+ * With `Last-Event-ID` the stream first replays every later use from the index (log order), a
+ * page at a time from the cursor (one page in memory, written as the client reads), then goes
+ * live. Live uses are buffered from before the replay starts and deduplicated by their
+ * (useIndex, position) key, so nothing falls between replay and live. A client that reads slower
+ * than uses arrive is not buffered for without bound: past MAX_QUEUE live uses the stream drops
+ * them and reads them again from the index, as a replay. `: keepalive` comment lines keep
+ * proxies from closing an idle stream.
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Ledger, UseReport } from '../ledger/types.js';
+import { MAX_CREATOR_WORKS } from '../ledger/queries.js';
 import { HttpProblem } from './problem.js';
+
+/** Items a replay reads from the index at a time. */
+const REPLAY_PAGE = 100;
+/** Live uses waiting for a slow client, past which they are read again from the index instead. */
+const MAX_QUEUE = 1000;
 
 interface EventsOptions {
   ledger: Ledger;
@@ -49,6 +58,7 @@ export function eventsHandler(opts: EventsOptions) {
     const creators = c.req.queries('creator') ?? [];
     const works = (c.req.queries('work') ?? []).map((w, i) => opts.checkWorkId(w, `work[${i}]`));
     if (creators.length > 1) throw new HttpProblem(400, 'bad-parameter', 'give at most one creator per stream', 'creator');
+    if (works.length > MAX_CREATOR_WORKS) throw new HttpProblem(400, 'bad-parameter', `give at most ${MAX_CREATOR_WORKS} works per stream, got ${works.length}`, 'work');
     const creator = creators.length === 1 ? opts.checkKeyRef(creators[0], 'creator') : undefined;
     if (creator === undefined && works.length === 0) throw new HttpProblem(400, 'missing-parameter', 'give ?creator=<key> or ?work=<id>', 'creator');
     const lastEventId = c.req.header('last-event-id');
@@ -62,6 +72,8 @@ export function eventsHandler(opts: EventsOptions) {
 
     return streamSSE(c, async (stream) => {
       const queue: UseReport[] = [];
+      /** Live uses were dropped (the queue was full): read them from the index. */
+      let behind = false;
       let wake: (() => void) | null = null;
       let closed = false;
       const poke = () => {
@@ -76,7 +88,8 @@ export function eventsHandler(opts: EventsOptions) {
       // Subscribe before the replay so that nothing published meanwhile is missed.
       const unsubscribe = ledger.onUse((use, claimants) => {
         if (!matches(use, claimants)) return;
-        queue.push(use);
+        if (queue.length >= MAX_QUEUE) behind = true;
+        else queue.push(use);
         poke();
       });
       stream.onAbort(stop);
@@ -91,18 +104,31 @@ export function eventsHandler(opts: EventsOptions) {
         last = { useIndex: use.useIndex, position: use.position };
         await stream.writeSSE({ id: `${use.useIndex}.${use.position}`, event: 'use', data: JSON.stringify(use) });
       };
-      try {
-        // Flushes the response head so clients see the stream open at once.
-        await stream.write(': ok\n\n');
-        if (resumeFrom) {
-          for (const use of await ledger.usesSince(filter, resumeFrom)) {
+      /** Sends the uses after `from` from the index, a page at a time. */
+      const replay = async (from: Position) => {
+        for (let cursor: Position | null = from; cursor && !closed; ) {
+          const page = await ledger.usesSince(filter, cursor, REPLAY_PAGE);
+          for (const use of page.uses) {
             if (closed) break;
             await send(use);
           }
+          cursor = page.next;
         }
+      };
+      try {
+        // Flushes the response head so clients see the stream open at once.
+        await stream.write(': ok\n\n');
+        if (resumeFrom) await replay(resumeFrom);
         while (!closed) {
           while (queue.length > 0 && !closed) await send(queue.shift()!);
           if (closed) break;
+          // The queue held the earliest dropped use's predecessors: `last` is set, and what came
+          // after it is in the index (a use is announced only once indexed).
+          if (behind && last) {
+            behind = false;
+            await replay(last);
+            continue;
+          }
           await new Promise<void>((resolve) => {
             wake = resolve;
           });

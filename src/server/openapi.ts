@@ -3,16 +3,30 @@
  * from spec/api.md (the prose is the contract; this is its machine-readable index).
  */
 import { BACKGROUND_WORK } from '../ledger/types.js';
+import { MAX_CREATOR_WORKS, MAX_NEAR_MATCHES, PAGE_LIMIT } from '../ledger/queries.js';
+import { MAX_DERIVED_REPORTS } from '../ledger/reports.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const hexHash = { type: 'string', pattern: '^[0-9a-f]{64}$' };
 const b64Hash = { type: 'string', contentEncoding: 'base64', description: 'standard padded base64 of a 32-byte hash' };
 const proofList = { type: 'array', items: b64Hash };
 const uint = { type: 'integer', minimum: 0, maximum: 9007199254740991 };
+/** When an unclaimed manifest is removed; null once a training use claims it. */
+const expires = { type: ['string', 'null'], format: 'date-time' };
 
 const json = (schema: object, description = 'OK') => ({ description, content: { 'application/json': { schema } } });
 const query = (name: string, schema: object, required = false, description?: string) => ({ name, in: 'query', required, schema, ...(description ? { description } : {}) });
 const pathParam = (name: string, schema: object, description?: string) => ({ name, in: 'path', required: true, schema, ...(description ? { description } : {}) });
+/** `?limit=&after=` of the paginated lists (spec/api.md, "Pages"). */
+const pageParams = (cursor: object, cursorDescription: string) => [
+  query('limit', { type: 'integer', minimum: 1, maximum: PAGE_LIMIT.max, default: PAGE_LIMIT.default }, false, `items on the page (default ${PAGE_LIMIT.default}, at most ${PAGE_LIMIT.max}; else 400 bad-parameter)`),
+  query('after', cursor, false, cursorDescription),
+];
+const useCursor = { type: 'string', pattern: '^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$' };
+const usePageParams = pageParams(useCursor, 'a `next` of the previous page, `<useIndex>.<position>` (the syntax of SSE event ids): items after it');
+const nextCursor = (description: string) => ({ type: ['string', 'null'], description });
+const useNext = nextCursor('the cursor of the last item on the page when more may follow (pass it as `after`), else null; a page may hold fewer than `limit` items, even none, while `next` is set');
+const lineageTruncated = { type: 'boolean', description: `some item of the page has more derived models than get a report (${MAX_DERIVED_REPORTS}, nearest first)` };
 const tileResponses = {
   '200': {
     description: 'Tile bytes. Full tiles: `Cache-Control: public, max-age=31536000, immutable`; partial tiles: `max-age=1`.',
@@ -87,6 +101,7 @@ export const openapiDocument = {
           '201': json({ oneOf: [{ $ref: '#/components/schemas/SubmitResult' }, { type: 'object', properties: { results: { type: 'array', items: { $ref: '#/components/schemas/SubmitResult' } } } }] }, 'Created'),
           '200': json({ oneOf: [{ $ref: '#/components/schemas/SubmitResult' }, { type: 'object', properties: { results: { type: 'array', items: { $ref: '#/components/schemas/SubmitResult' } } } }] }, 'Every record was already in the log'),
           '400': problem,
+          '408': problem,
           '413': problem,
           '415': problem,
           '503': problem,
@@ -95,7 +110,7 @@ export const openapiDocument = {
     },
     '/manifests': {
       post: {
-        summary: 'Upload a manifest (streamed, any size); checked against root and count before it is stored',
+        summary: 'Upload a manifest (streamed, any size); checked against root and count before it is stored. Unclaimed, it is removed at `expires` unless a training-use record naming its root is in the log by then',
         tags: ['manifests'],
         parameters: [query('root', hexHash, true), query('count', { ...uint, minimum: 1 }, true)],
         requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
@@ -104,8 +119,11 @@ export const openapiDocument = {
           '200': json({ $ref: '#/components/schemas/ManifestRef' }, 'Already stored'),
           '400': problem,
           '409': problem,
+          '413': { ...problem, description: 'A manifest of this count counts for more than a whole per-client quota (`manifest-too-large`, field `count`)' },
           '415': problem,
+          '429': { ...problem, description: "The client address's quota of unclaimed manifest bytes is full (`unclaimed-quota`, Retry-After)" },
           '503': problem,
+          '507': { ...problem, description: "The server's quota of unclaimed manifest bytes is full (`unclaimed-capacity`, Retry-After)" },
         },
       },
     },
@@ -115,7 +133,7 @@ export const openapiDocument = {
         tags: ['manifests'],
         parameters: [pathParam('root', hexHash)],
         responses: {
-          '200': json({ type: 'object', properties: { root: hexHash, count: uint, useIndexes: { type: 'array', items: uint } }, required: ['root', 'count', 'useIndexes'] }),
+          '200': json({ type: 'object', properties: { root: hexHash, count: uint, useIndexes: { type: 'array', items: uint }, expires: expires }, required: ['root', 'count', 'useIndexes', 'expires'] }),
           '400': problem,
           '404': problem,
         },
@@ -193,20 +211,30 @@ export const openapiDocument = {
     },
     '/works/{id}/uses': {
       get: {
-        summary: 'Every declared use of a work, each with a proof bundle',
+        summary: 'One page of the declared uses of a work (one per training use), each with a proof bundle',
         tags: ['queries'],
-        parameters: [pathParam('id', { $ref: '#/components/schemas/WorkId' })],
+        parameters: [pathParam('id', { $ref: '#/components/schemas/WorkId' }), ...usePageParams],
         responses: {
-          '200': json({ type: 'object', properties: { work: { $ref: '#/components/schemas/WorkId' }, checkpoint: { type: 'string' }, uses: { type: 'array', items: { $ref: '#/components/schemas/Use' } } } }),
+          '200': json({
+            type: 'object',
+            properties: {
+              work: { $ref: '#/components/schemas/WorkId' },
+              checkpoint: { type: ['string', 'null'] },
+              uses: { type: 'array', items: { $ref: '#/components/schemas/Use' } },
+              next: useNext,
+              lineageTruncated,
+            },
+            required: ['work', 'checkpoint', 'uses', 'next', 'lineageTruncated'],
+          }),
           '400': problem,
         },
       },
     },
     '/works/{id}/consents': {
       get: {
-        summary: 'Consent records naming a work, with their status now',
+        summary: 'One page of the consent records naming a work, with their status now',
         tags: ['queries'],
-        parameters: [pathParam('id', { $ref: '#/components/schemas/WorkId' })],
+        parameters: [pathParam('id', { $ref: '#/components/schemas/WorkId' }), ...pageParams({ type: 'string', pattern: '^(0|[1-9][0-9]*)$' }, 'a `next` of the previous page (a grant index): consents after it')],
         responses: {
           '200': json({
             type: 'object',
@@ -216,7 +244,9 @@ export const openapiDocument = {
                 type: 'array',
                 items: { type: 'object', properties: { index: uint, author: { $ref: '#/components/schemas/KeyRef' }, record: { type: 'object' }, status: { type: 'string', enum: ['active', 'revoked', 'superseded', 'expired'] } } },
               },
+              next: nextCursor('the grant index of the last consent on the page when more may follow (pass it as `after`), else null'),
             },
+            required: ['work', 'consents', 'next'],
           }),
           '400': problem,
         },
@@ -243,17 +273,22 @@ export const openapiDocument = {
     },
     '/creators/{key}/uses': {
       get: {
-        summary: 'Uses of every work the creator has granted or claimed',
+        summary: 'One page of the uses of the works the creator has granted or claimed, and of near copies of them',
         tags: ['queries'],
-        parameters: [pathParam('key', { $ref: '#/components/schemas/KeyRef' })],
+        parameters: [pathParam('key', { $ref: '#/components/schemas/KeyRef' }), ...usePageParams],
         responses: {
           '200': json({
             type: 'object',
             properties: {
               creator: { $ref: '#/components/schemas/KeyRef' },
-              works: { type: 'array', items: { $ref: '#/components/schemas/WorkId' } },
+              works: { type: 'array', items: { $ref: '#/components/schemas/WorkId' }, description: `the work identifiers whose uses are listed: the creator's first ${MAX_CREATOR_WORKS}, in grant order` },
+              worksTruncated: { type: 'boolean', description: 'the creator names more work identifiers than `works`; uses of the others are not listed here (ask /works/{id}/uses)' },
               uses: { type: 'array', items: { $ref: '#/components/schemas/Use' } },
+              next: useNext,
+              nearCopiesTruncated: { type: 'boolean', description: `more than ${MAX_NEAR_MATCHES} near-copy matches were found; some near copies may be missing from the page` },
+              lineageTruncated,
             },
+            required: ['creator', 'works', 'worksTruncated', 'uses', 'next', 'nearCopiesTruncated', 'lineageTruncated'],
           }),
           '400': problem,
         },
@@ -283,14 +318,20 @@ export const openapiDocument = {
     '/events': {
       get: {
         summary: 'Server-Sent Events: each new use of the creator’s (or the given) works once it is in a published checkpoint',
-        description: 'Events: `id: <useIndex>.<position>`, `event: use`, `data: <Use JSON>`. Reconnect with `Last-Event-ID` to receive every later use first. `: keepalive` every 15 s.',
+        description: `Events: \`id: <useIndex>.<position>\`, \`event: use\`, \`data: <Use JSON>\`. Reconnect with \`Last-Event-ID\` to receive every later use first (replayed from the index a page at a time). \`: keepalive\` every 15 s. At most ${MAX_CREATOR_WORKS} \`work\` parameters.`,
         tags: ['notifications'],
         parameters: [
           query('creator', { $ref: '#/components/schemas/KeyRef' }),
           { name: 'work', in: 'query', required: false, schema: { type: 'array', items: { $ref: '#/components/schemas/WorkId' } }, style: 'form', explode: true },
           { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' } },
         ],
-        responses: { '200': { description: 'Event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, '400': problem },
+        responses: {
+          '200': { description: 'Event stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          '400': problem,
+          // too-many-streams, with Retry-After: per client address (429), in total (503).
+          '429': problem,
+          '503': problem,
+        },
       },
     },
     '/healthz': {
@@ -332,15 +373,23 @@ export const openapiDocument = {
     },
     '/stats': {
       get: {
-        summary: 'Records by type, verdict totals of every declared item judged now, tree-size history',
+        summary: 'Records by type, verdict totals of the declared items as judged when their use was logged, tree-size history',
         tags: ['queries'],
         responses: {
           '200': json({
             type: 'object',
             properties: {
               treeSize: uint,
+              indexed: { ...uint, description: "the query index's size" },
+              judged: { ...uint, description: 'the verdict totals count every item of the training uses among the entries below this (≤ indexed; they are tallied behind the index)' },
+              partial: {
+                type: ['object', 'null'],
+                properties: { useIndex: uint, position: uint },
+                required: ['useIndex', 'position'],
+                description: 'the totals also count the items below `position` of the training use at `useIndex` (= judged), which is being tallied; null otherwise',
+              },
               records: { type: 'object', additionalProperties: uint },
-              verdicts: { type: 'object', additionalProperties: uint },
+              verdicts: { type: 'object', additionalProperties: uint, description: "each item judged once, at its use's own time from the records logged before the use; later records do not change it" },
               items: uint,
               history: { type: 'array', items: { type: 'object', properties: { size: uint, time: { type: 'string', format: 'date-time' } } } },
             },
@@ -377,7 +426,7 @@ export const openapiDocument = {
         },
         required: ['index', 'leafHash'],
       },
-      ManifestRef: { type: 'object', properties: { root: hexHash, count: uint }, required: ['root', 'count'] },
+      ManifestRef: { type: 'object', properties: { root: hexHash, count: uint, expires }, required: ['root', 'count', 'expires'] },
       Verdict: { type: 'object', properties: { verdict: { type: 'string' }, consentIndex: uint, reason: { type: 'string' }, distance: uint }, required: ['verdict', 'reason'] },
       Model: { type: 'object', properties: { builder: { $ref: '#/components/schemas/KeyRef' }, name: { type: 'string' }, version: { type: 'string' } } },
       ProofBundle: {

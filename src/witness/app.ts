@@ -6,7 +6,9 @@
  * Errors are application/problem+json, except 409, whose body the spec fixes (text/x.tlog.size).
  */
 import { Hono } from 'hono';
-import { problemResponse } from '../server/problem.js';
+import type { HttpBindings } from '@hono/node-server';
+import { DEFAULT_BODY_PACE, type BodyPace, drainUnreadBody, readLimited } from '../server/body.js';
+import { HttpProblem, problemFromError, problemResponse } from '../server/problem.js';
 import { WitnessConflictError, WitnessError } from './errors.js';
 import { SIZE_CONTENT_TYPE, formatSizeBody } from './protocol.js';
 import type { Witness } from './witness.js';
@@ -20,17 +22,11 @@ function errorResponse(err: unknown): Response {
     return new Response(formatSizeBody(err.latestSize), { status: 409, headers: { 'Content-Type': SIZE_CONTENT_TYPE } });
   }
   if (err instanceof WitnessError) return problemResponse(err.status, err.code, err.message, err.field);
+  if (err instanceof HttpProblem) return problemFromError(err);
   console.error('witness: internal error', err);
   return problemResponse(500, 'internal', 'internal server error');
 }
 
-async function readBody(req: Request): Promise<Uint8Array> {
-  const declared = Number(req.headers.get('content-length') ?? '0');
-  if (declared > MAX_BODY_BYTES) throw new WitnessError(413, 'too-large', `body is larger than ${MAX_BODY_BYTES} bytes`);
-  const body = new Uint8Array(await req.arrayBuffer());
-  if (body.length > MAX_BODY_BYTES) throw new WitnessError(413, 'too-large', `body is larger than ${MAX_BODY_BYTES} bytes`);
-  return body;
-}
 
 /** The origin in `/checkpoints/<origin>`: the rest of the raw path, percent-decoded once. */
 function originFromPath(url: string): string | undefined {
@@ -42,12 +38,22 @@ function originFromPath(url: string): string | undefined {
   }
 }
 
-export function createWitnessApp(witness: Witness): Hono {
-  const app = new Hono();
+export interface WitnessAppOptions {
+  /** Pace of request bodies (idle limit, minimum rate); default that of the ledger server. */
+  bodyPace?: BodyPace;
+}
+
+export function createWitnessApp(witness: Witness, opts: WitnessAppOptions = {}): Hono<{ Bindings: Partial<HttpBindings> }> {
+  const app = new Hono<{ Bindings: Partial<HttpBindings> }>();
+  const pace = opts.bodyPace ?? DEFAULT_BODY_PACE;
+  // A refused body is read and discarded (bounded) so that its sender can read the refusal.
+  app.use('*', drainUnreadBody());
 
   app.post('/add-checkpoint', async (c) => {
     try {
-      const { cosignatures } = await witness.addCheckpoint(await readBody(c.req.raw));
+      // Counted as it arrives: a body is refused the moment it passes the limit, never held whole.
+      const body = await readLimited(c.req.raw, MAX_BODY_BYTES, pace, 'too-large');
+      const { cosignatures } = await witness.addCheckpoint(body);
       return c.body(cosignatures.join(''), 200, { 'Content-Type': TEXT });
     } catch (e) {
       return errorResponse(e);

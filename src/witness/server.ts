@@ -4,7 +4,11 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import { type TransportLimits, createHttpServer } from '../server/transport.js';
+import type { BodyPace } from '../server/body.js';
 import { type PrivateKey, type Verifier, formatPrivateKey, generatePrivateKey, parsePrivateKey } from '../note/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeSigner } from '../platform/node-signer.js';
@@ -35,6 +39,10 @@ export interface WitnessServerOptions {
   /** 0 = any free port. */
   port?: number;
   now?: () => number;
+  /** Connection limits (spec/api.md "Connections"); default those of the ledger server. */
+  transport?: Partial<TransportLimits>;
+  /** Pace of request bodies; default that of the ledger server. */
+  bodyPace?: BodyPace;
 }
 
 export interface RunningWitness {
@@ -49,12 +57,12 @@ export async function startWitnessServer(opts: WitnessServerOptions): Promise<Ru
   const state = await WitnessState.open(join(opts.data, 'witness-db'));
   const signer = nodeSigner(opts.key);
   const witness = new Witness({ key: opts.key, logs: opts.logs, state, hasher: nodeHasher, sign: (m) => signer.sign(m), now: opts.now });
-  const app = createWitnessApp(witness);
+  const app = createWitnessApp(witness, { bodyPace: opts.bodyPace });
   const host = opts.host ?? '127.0.0.1';
-  let server: ServerType;
+  const server: Server = createHttpServer(getRequestListener(app.fetch), opts.transport);
   const port = await new Promise<number>((resolve, reject) => {
-    server = serve({ fetch: app.fetch, hostname: host, port: opts.port ?? 0 }, (info) => resolve(info.port));
     server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => resolve((server.address() as AddressInfo).port));
   }).catch(async (e) => {
     await state.close();
     throw e;
@@ -66,7 +74,7 @@ export async function startWitnessServer(opts: WitnessServerOptions): Promise<Ru
     port,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      server.closeAllConnections();
       await closed;
       await state.close();
     },

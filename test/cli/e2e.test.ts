@@ -95,7 +95,7 @@ describe('pvl end to end', () => {
     const watched = await pvl('watch', ...server, '--creator', 'alice.key', '--state', 'w.json', '--once', '--json');
     expect(watched.code).toBe(0);
     const reports = watched.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(reports.map((r) => [r.work, r.verdict, r.proof])).toEqual([
+    expect(reports.map((r) => [r.work, r.serverVerdict.verdict, r.proof])).toEqual([
       [wa, 'consented', 'verified'],
       [wb, 'no-consent', 'verified'],
     ]);

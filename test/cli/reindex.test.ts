@@ -28,14 +28,14 @@ describe('pvl reindex', () => {
       const [u] = await ledger.submit([signRecord(use(builder1, 'm@1', [item(W, { index: g.index })]), builder1.signer, { verify })]);
       await ledger.waitForCheckpoint(u.index);
       while (ledger.indexedSize <= u.index) await new Promise((r) => setTimeout(r, 5));
-      const before = (await ledger.usesOfWork(W)).map((r) => [r.useIndex, r.position, r.verdict.verdict]);
+      const before = (await ledger.usesOfWork(W)).uses.map((r) => [r.useIndex, r.position, r.verdict.verdict]);
       await ledger.close();
 
       const { stdout } = await promisify(execFile)(process.execPath, [cli, 'reindex', '--data', dir, '--json']);
       expect(JSON.parse(stdout)).toMatchObject({ entries: 2 });
 
       ledger = await open();
-      expect((await ledger.usesOfWork(W)).map((r) => [r.useIndex, r.position, r.verdict.verdict])).toEqual(before);
+      expect((await ledger.usesOfWork(W)).uses.map((r) => [r.useIndex, r.position, r.verdict.verdict])).toEqual(before);
       expect(before).toEqual([[1, 0, 'consented']]);
       await ledger.close();
     } finally {

@@ -1,6 +1,7 @@
 /**
  * The short crash run of npm test (the long one is `npm run crash-test`): a real server under
- * concurrent submissions and manifest uploads, SIGKILLed three times at random moments.
+ * concurrent submissions and manifest uploads (half of them claimed, the rest removed a second
+ * after they were stored), SIGKILLed three times at random moments.
  */
 import { describe, expect, it } from 'vitest';
 import { runCrashTest } from '../../bench/_crash.js';

@@ -89,7 +89,7 @@ describe('submit', () => {
     expect(results.map((r) => r.index).sort((a, b) => a - b)).toEqual(entries.map((_, i) => i));
     results.forEach((r, i) => expect(r.leafHash).toBe(leafHex(entries[i])));
     await settled(ledger, 59);
-    expect((await ledger.consentsOfWork(sha256Id('concurrent 7'))).map((c) => c.index)).toEqual([results[7].index]);
+    expect((await ledger.consentsOfWork(sha256Id('concurrent 7'))).consents.map((c) => c.index)).toEqual([results[7].index]);
   });
 
   it('rejects a whole batch when one envelope is bad, naming it', async () => {
@@ -145,17 +145,17 @@ describe('queries, verdicts and bundles', () => {
   it('reports uses of works with verdicts and bundles that verify', async () => {
     const ledger = await openTestLedger(await freshDir());
     const { ga, gb, u } = await seed(ledger);
-    const w1 = await ledger.usesOfWork(W1);
+    const w1 = (await ledger.usesOfWork(W1)).uses;
     expect(summary(w1)).toEqual([{ useIndex: u.index, position: 0, model: 'm1', via: null, verdict: 'consented' }]);
     expect(w1[0].verdict.consentIndex).toBe(ga.index);
-    expect(summary(await ledger.usesOfWork(W2))).toEqual([{ useIndex: u.index, position: 1, model: 'm1', via: null, verdict: 'use-not-allowed' }]);
-    expect(summary(await ledger.usesOfWork(W3))).toEqual([{ useIndex: u.index, position: 2, model: 'm1', via: null, verdict: 'no-consent' }]);
-    expect(await ledger.usesOfWork(sha256Id('unknown'))).toEqual([]);
-    for (const r of [...w1, ...(await ledger.usesOfWork(W2))]) {
+    expect(summary((await ledger.usesOfWork(W2)).uses)).toEqual([{ useIndex: u.index, position: 1, model: 'm1', via: null, verdict: 'use-not-allowed' }]);
+    expect(summary((await ledger.usesOfWork(W3)).uses)).toEqual([{ useIndex: u.index, position: 2, model: 'm1', via: null, verdict: 'no-consent' }]);
+    expect((await ledger.usesOfWork(sha256Id('unknown'))).uses).toEqual([]);
+    for (const r of [...w1, ...((await ledger.usesOfWork(W2)).uses)]) {
       expect(checkBundle(r.bundle)).toEqual(r.item);
     }
 
-    expect((await ledger.consentsOfWork(W2)).map((c) => ({ index: c.index, author: c.author, status: c.status }))).toEqual([{ index: gb.index, author: bob.ref, status: 'active' }]);
+    expect((await ledger.consentsOfWork(W2)).consents.map((c) => ({ index: c.index, author: c.author, status: c.status }))).toEqual([{ index: gb.index, author: bob.ref, status: 'active' }]);
     const creatorUses = await ledger.usesOfCreator(alice.ref);
     expect(creatorUses.works).toEqual([W1]);
     expect(summary(creatorUses.uses)).toEqual(summary(w1));
@@ -167,23 +167,23 @@ describe('queries, verdicts and bundles', () => {
     const ledger = await openTestLedger(await freshDir());
     const { ga, u } = await seed(ledger);
     // Asked before the later records: what the query remembered must grow with the index.
-    expect(summary(await ledger.usesOfWork(W1))).toHaveLength(1);
-    expect(await ledger.usesSince({ creator: alice.ref }, null)).toHaveLength(1);
+    expect(summary((await ledger.usesOfWork(W1)).uses)).toHaveLength(1);
+    expect((await ledger.usesSince({ creator: alice.ref }, null)).uses).toHaveLength(1);
     const [l] = await ledger.submit([sign(lineage(builder2, 'm2@1', { builder: builder1, model: 'm1@1' }), builder2)]);
     const [u2] = await ledger.submit([sign(use(builder1, 'm3@1', [item(W3, { none: true }), item(W1, { index: ga.index })]), builder1)]);
     const [rv] = await ledger.submit([sign(revocation(alice, { index: ga.index }, '2026-01-01T00:00:00Z', '2026-08-01T00:00:00Z'), alice)]);
     await settled(ledger, rv.index);
-    expect(summary(await ledger.usesOfWork(W1))).toEqual([
+    expect(summary((await ledger.usesOfWork(W1)).uses)).toEqual([
       { useIndex: u.index, position: 0, model: 'm1', via: null, verdict: 'consented' },
       { useIndex: u.index, position: 0, model: 'm2', via: l.index, verdict: 'consented' },
       { useIndex: u2.index, position: 1, model: 'm3', via: null, verdict: 'consented' },
     ]);
     // Proofs are at the checkpoint the reports name, not the one of the first query.
-    for (const r of await ledger.usesOfWork(W1)) checkBundle(r.bundle);
-    expect((await ledger.consentsOfWork(W1)).map((c) => c.status)).toEqual(['revoked']);
-    const since = await ledger.usesSince({ creator: alice.ref }, { useIndex: u.index, position: 0 });
+    for (const r of (await ledger.usesOfWork(W1)).uses) checkBundle(r.bundle);
+    expect((await ledger.consentsOfWork(W1)).consents.map((c) => c.status)).toEqual(['revoked']);
+    const since = (await ledger.usesSince({ creator: alice.ref }, { useIndex: u.index, position: 0 })).uses;
     expect(summary(since)).toEqual([{ useIndex: u2.index, position: 1, model: 'm3', via: null, verdict: 'consented' }]);
-    expect(await ledger.usesSince({ works: [W1, W3] }, { useIndex: u2.index, position: 1 })).toEqual([]);
+    expect((await ledger.usesSince({ works: [W1, W3] }, { useIndex: u2.index, position: 1 })).uses).toEqual([]);
     expect(((await ledger.model(builder2.ref, 'm2', '1')) as { parents: unknown[] }).parents).toHaveLength(1);
   });
 
@@ -199,11 +199,12 @@ describe('queries, verdicts and bundles', () => {
     ledger.onUse((use, claimants) => seen.push({ use, claimants }));
     const [u] = await ledger.submit([sign(use(builder1, 'big@1', [], { items: undefined, manifest: { root, count: 700 } }), builder1)]);
     await settled(ledger, u.index);
-    const uses = await ledger.usesOfWork(W1);
+    const uses = (await ledger.usesOfWork(W1)).uses;
     expect(summary(uses)).toEqual([{ useIndex: u.index, position: 300, model: 'big', via: null, verdict: 'consented' }]);
     expect(checkBundle(uses[0].bundle)).toEqual(items[300]);
-    expect(await ledger.getManifest(root)).toEqual({ root, count: 700, useIndexes: [u.index] });
-    expect(summary(await ledger.usesOfWork(sha256Id('filler 699')))).toEqual([{ useIndex: u.index, position: 699, model: 'big', via: null, verdict: 'no-consent' }]);
+    // Claimed by the use: it no longer expires.
+    expect(await ledger.getManifest(root)).toEqual({ root, count: 700, useIndexes: [u.index], expires: null });
+    expect(summary((await ledger.usesOfWork(sha256Id('filler 699'))).uses)).toEqual([{ useIndex: u.index, position: 699, model: 'big', via: null, verdict: 'no-consent' }]);
     // Only the claimed item is announced, with alice as its claimant.
     expect(seen.map((s) => ({ position: s.use.position, claimants: s.claimants }))).toEqual([{ position: 300, claimants: [alice.ref] }]);
   });
@@ -231,7 +232,7 @@ describe('durability of the index', () => {
     const { ga } = await seed(first);
     const [rv] = await first.submit([sign(revocation(alice, { index: ga.index }, '2026-01-01T00:00:00Z', '2026-08-01T00:00:00Z'), alice)]);
     await settled(first, rv.index);
-    const ask = async (ledger: TestLedger) => ({ w1: await ledger.usesOfWork(W1), c: await ledger.consentsOfWork(W1), a: await ledger.usesOfCreator(alice.ref), m: await ledger.model(builder1.ref, 'm1', '1') });
+    const ask = async (ledger: TestLedger) => ({ w1: (await ledger.usesOfWork(W1)).uses, c: await ledger.consentsOfWork(W1), a: await ledger.usesOfCreator(alice.ref), m: await ledger.model(builder1.ref, 'm1', '1') });
     const before = await ask(first);
     const size = first.log.sequencedSize;
     await first.close();
@@ -259,13 +260,13 @@ describe('durability of the index', () => {
     await log.close();
     const second = await openTestLedger(dir);
     expect(second.indexedSize).toBe(a.index + 1);
-    expect(summary(await second.usesOfWork(W1)).map((s) => s.useIndex)).toEqual([u.index, a.index]);
+    expect(summary((await second.usesOfWork(W1)).uses).map((s) => s.useIndex)).toEqual([u.index, a.index]);
   });
 
   it('reindex clears and rebuilds identical answers', async () => {
     const ledger = await openTestLedger(await freshDir());
     await seed(ledger);
-    const ask = async () => ({ w1: await ledger.usesOfWork(W1), w2: await ledger.usesOfWork(W2), c: await ledger.consentsOfWork(W2), a: await ledger.usesOfCreator(bob.ref) });
+    const ask = async () => ({ w1: (await ledger.usesOfWork(W1)).uses, w2: (await ledger.usesOfWork(W2)).uses, c: await ledger.consentsOfWork(W2), a: await ledger.usesOfCreator(bob.ref) });
     const before = await ask();
     await ledger.reindex();
     expect(ledger.indexedSize).toBe(ledger.log.checkpoint.checkpoint.size);

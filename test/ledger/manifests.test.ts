@@ -32,9 +32,12 @@ describe('manifest uploads', () => {
     const ledger = await openTestLedger(await freshDir());
     const items = itemsOf(1000);
     const m = await manifestBytes(items);
-    expect(await ledger.putManifest(chunked(m.bytes, 777), { root: m.root, count: m.count })).toEqual({ root: m.root, count: 1000, created: true });
-    expect(await ledger.putManifest(chunked(m.bytes, 4096), { root: m.root, count: m.count })).toEqual({ root: m.root, count: 1000, created: false });
-    expect(await ledger.getManifest(m.root)).toEqual({ root: m.root, count: 1000, useIndexes: [] });
+    const first = await ledger.putManifest(chunked(m.bytes, 777), { root: m.root, count: m.count });
+    // Unclaimed: it expires a day after it was stored (the default).
+    expect(first).toEqual({ root: m.root, count: 1000, created: true, expires: expect.any(String) });
+    expect(Date.parse(first.expires!) - Date.now()).toBeGreaterThan(24 * 3600_000 - 60_000);
+    expect(await ledger.putManifest(chunked(m.bytes, 4096), { root: m.root, count: m.count })).toEqual({ ...first, created: false });
+    expect(await ledger.getManifest(m.root)).toEqual({ root: m.root, count: 1000, useIndexes: [], expires: first.expires });
     for (const position of [0, 1, 255, 256, 511, 512, 767, 768, 999]) {
       const p = (await ledger.manifestItem(m.root, position))!;
       expect(p.position).toBe(position);
@@ -70,10 +73,14 @@ describe('manifest uploads', () => {
         const { ledger, store } = await openTestLedgerAndStore(await freshDir(), opts);
         expect((await ledger.putManifest(chunked(m.bytes, 10_000), { root: m.root, count: m.count })).created).toBe(true);
         const keys: string[] = [];
+        // The manifest's keys (spec/storage.md), with its data key (random per upload) named by its role.
+        let dataKey = '';
         for await (const [key, value] of store.space('ledger').range({ gte: Uint8Array.of(0), lt: Uint8Array.of(0xff) })) {
-          if ('IMT'.includes(String.fromCharCode(key[0]))) keys.push(`${toHex(key)}=${toHex(value)}`); // the manifest's keys (spec/storage.md)
+          if (key[0] === 0x4d) dataKey = toHex(value.subarray(8, 40));
+          if ('IMT'.includes(String.fromCharCode(key[0]))) keys.push(`${toHex(key)}=${toHex(value)}`);
         }
-        stores.push(keys);
+        expect(dataKey).toMatch(/^[0-9a-f]{64}$/);
+        stores.push(keys.map((k) => k.replaceAll(dataKey, '<data key>')));
       }
       expect(stores[1].length).toBeGreaterThan(275); // M, 274 item chunks, level-1 and level-2 tiles
       expect(stores[1]).toEqual(stores[0]);
@@ -120,7 +127,8 @@ describe('manifest uploads', () => {
     expect(await storedKeys()).toBe(before);
     // After the failures, the right upload still goes in.
     expect((await ledger.putManifest(chunked(m.bytes, 1000), { root: m.root, count: 600 })).created).toBe(true);
-    // M, three item chunks and the level-1 tile (two chunk roots); level-0 tiles come from the chunks.
-    expect(await storedKeys()).toBe(before + 1 + 3 + 1);
+    // M, three item chunks and the level-1 tile (two chunk roots; level-0 tiles come from the
+    // chunks), and U: it is unclaimed. Nothing of the failed uploads' staging is left.
+    expect(await storedKeys()).toBe(before + 1 + 3 + 1 + 1);
   });
 });

@@ -169,14 +169,14 @@ describe('ledger: near copies on LevelDB', () => {
     const similar = await ledger.similarWorks!(jpeg[1]);
     expect(similar).toEqual(expected);
 
-    const [report] = await ledger.usesOfWork(jpeg[0]);
+    const [report] = (await ledger.usesOfWork(jpeg[0])).uses;
     expect(report.verdict).toMatchObject({ verdict: 'consented', consentIndex: g.index, distance });
     const mine = await ledger.usesOfCreator(alice.ref);
     expect(mine.works).toEqual(png);
     expect(mine.uses.map((r) => [r.useIndex, r.bundle.work, r.verdict.verdict, r.verdict.distance])).toEqual([[u.index, jpeg[0], 'consented', distance]]);
     // Nothing is near for bob, and resuming after the use lists nothing.
     expect((await ledger.usesOfCreator(bob.ref)).uses).toEqual([]);
-    expect(await ledger.usesSince({ creator: alice.ref }, { useIndex: u.index, position: 0 })).toEqual([]);
+    expect((await ledger.usesSince({ creator: alice.ref }, { useIndex: u.index, position: 0 })).uses).toEqual([]);
 
     await ledger.close();
     ledger = await openTestLedger(dir);
@@ -192,7 +192,7 @@ describe('ledger: near copies on LevelDB', () => {
     await ledger.submit([sign(revocation(alice, { index: g.index }), alice)]);
     const [u] = await ledger.submit([sign(use(builder1, 'm@1', [item(jpeg, { none: true })]), builder1)]);
     await settled(ledger, u.index);
-    const [report] = await ledger.usesOfWork(jpeg[0]);
+    const [report] = (await ledger.usesOfWork(jpeg[0])).uses;
     expect(report.verdict).toMatchObject({ verdict: 'unconsented-near-copy', consentIndex: g.index, distance });
     expect(report.bundle.verdict).toEqual(report.verdict);
     const mine = await ledger.usesOfCreator(alice.ref);

@@ -15,7 +15,7 @@ import { ConsentPolicy, FactMissing } from '../../src/policy/index.js';
 import { type KeyRef, type ModelId, type ParsedRecord, type RecordPayload, type RecordRef, type UseItem, toHex } from '../../src/records/index.js';
 import { type KeyValueSpace, LevelLogStore } from '../../src/store/index.js';
 import { tempDir } from '../support/tmp.js';
-import { KEY_POOL, builder1, builder2, grant, item, lineage, retirement, revocation, rotation, sha256Id, signed, use } from '../records/fixtures.js';
+import { KEY_POOL, builder1, builder2, grant, item, lineage, retirement, revocation, rotation, sha256Id, signed, testKey, use } from '../records/fixtures.js';
 
 const WORKS = [0, 1, 2, 3, 4].map((n) => sha256Id(`facts work ${n}`));
 // Perceptual ids 0, 2, 8 and 32 bits apart: some are near copies of each other, some not.
@@ -24,6 +24,11 @@ const MODELS = ['m1@1', 'm2@1', 'm3@1'];
 const BUILDERS = [builder1, builder2];
 const TIMES = ['2026-01-01T00:00:00Z', '2026-06-01T00:00:00Z', '2027-01-01T00:00:00Z'];
 const NOW = '2026-09-01T00:00:00Z';
+/**
+ * Creator keys: the pool, and two that start unused, so that rotations to a fresh key succeed
+ * and rotated-away keys go on to supersede and revoke (what spec/policy.md §2 ignores).
+ */
+const CREATORS = [...KEY_POOL, testKey('facts-successor-0'), testKey('facts-successor-1')];
 
 type Pick = number;
 type Action =
@@ -39,7 +44,7 @@ const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('grant' as const), creator: pick, works: fc.array(pick, { minLength: 1, maxLength: 2 }), near: maybe(pick), supersedes: maybe(pick), commercial: fc.boolean(), until: maybe(pick), retireBy: maybe(pick) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('revoke' as const), creator: pick, grant: pick, effective: pick, byLeaf: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('rotate' as const), from: pick, to: pick }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('rotate' as const), from: pick, to: pick }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('use' as const), builder: pick, model: pick, items: fc.array(fc.record({ work: pick, near: maybe(pick), consent: maybe(pick), byLeaf: fc.boolean() }), { minLength: 1, maxLength: 4 }), commercial: fc.boolean(), time: pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('lineage' as const), builder: pick, model: pick, parent: pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retire' as const), builder: pick, model: pick, effective: pick }) },
@@ -57,7 +62,7 @@ function buildLog(actions: Action[]): ParsedRecord[] {
     let signer = KEY_POOL[0];
     switch (a.kind) {
       case 'grant': {
-        signer = of(KEY_POOL, a.creator);
+        signer = of(CREATORS, a.creator);
         const ids = [...new Set(a.works.map((w) => of(WORKS, w)))].map((w, i) => (a.near === null || i > 0 ? [w] : [w, of(NEAR, a.near)]));
         const extra = {
           commercial: a.commercial,
@@ -71,13 +76,13 @@ function buildLog(actions: Action[]): ParsedRecord[] {
       }
       case 'revoke':
         if (grants.length === 0) continue;
-        signer = of(KEY_POOL, a.creator);
+        signer = of(CREATORS, a.creator);
         payload = revocation(signer, ref(of(grants, a.grant), a.byLeaf), of(TIMES, a.effective));
         break;
       case 'rotate':
-        if (a.from % KEY_POOL.length === a.to % KEY_POOL.length) continue;
-        signer = of(KEY_POOL, a.to);
-        payload = rotation(of(KEY_POOL, a.from), signer);
+        if (a.from % CREATORS.length === a.to % CREATORS.length) continue;
+        signer = of(CREATORS, a.to);
+        payload = rotation(of(CREATORS, a.from), signer);
         break;
       case 'use': {
         signer = of(BUILDERS, a.builder);
@@ -123,8 +128,8 @@ function answers(policy: ConsentPolicy, records: ParsedRecord[]): unknown[] {
       for (const it of r.payload.items ?? []) ask(() => [policy.claimants(it, index), policy.nearClaimants(it, index)]);
     }
     if (r.payload.type === 'consent-grant') {
-      for (const key of KEY_POOL) ask(() => policy.admissionProblem(signed(revocation(key, { index }), key))?.message);
-      for (const key of KEY_POOL) ask(() => policy.admissionProblem(signed(grant(key, [[WORKS[0]]], { supersedes: { index } }), key))?.message);
+      for (const key of CREATORS) ask(() => policy.admissionProblem(signed(revocation(key, { index }), key))?.message);
+      for (const key of CREATORS) ask(() => policy.admissionProblem(signed(grant(key, [[WORKS[0]]], { supersedes: { index } }), key))?.message);
     }
   });
   for (const id of [...WORKS, ...NEAR]) {
@@ -132,7 +137,7 @@ function answers(policy: ConsentPolicy, records: ParsedRecord[]): unknown[] {
     ask(() => policy.claimantsOf(id));
     ask(() => policy.nearGrantsOf(id));
   }
-  for (const key of KEY_POOL) {
+  for (const key of CREATORS) {
     ask(() => policy.worksOf(key.ref as KeyRef));
     ask(() => policy.identityOf(key.ref as KeyRef));
   }

@@ -281,9 +281,11 @@ describe('manifests', () => {
 
     const created = await upload(app, `root=${m.root}&count=5`, m.bytes);
     expect(created.status).toBe(201);
-    expect(await created.json()).toEqual({ root: m.root, count: 5 });
+    // Unclaimed until a training use names it: `expires` says when it is removed otherwise.
+    const stored = (await created.json()) as { expires: string };
+    expect(stored).toEqual({ root: m.root, count: 5, expires: expect.any(String) });
     expect((await upload(app, `root=${m.root}&count=5`, m.bytes)).status).toBe(200);
-    expect(await (await app.request(`/manifests/${m.root}`)).json()).toEqual({ root: m.root, count: 5, useIndexes: [] });
+    expect(await (await app.request(`/manifests/${m.root}`)).json()).toEqual({ root: m.root, count: 5, useIndexes: [], expires: stored.expires });
 
     const got = (await (await app.request(`/manifests/${m.root}/items/3`)).json()) as { item: string; proof: string[]; count: number };
     const itemBytes = new Uint8Array(Buffer.from(got.item, 'base64'));

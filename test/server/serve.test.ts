@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { verifyInclusion } from '../../src/merkle/index.js';
 import { openCheckpoint, parseVerifierKey } from '../../src/note/index.js';
 import { nodeHasher } from '../../src/platform/node-hasher.js';
-import { signRecord } from '../../src/records/index.js';
+import { formatRecordTime, signRecord } from '../../src/records/index.js';
 import { alice, creator, verify } from '../records/fixtures.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -76,7 +76,7 @@ describe('pvl serve', () => {
     expect((await stat(join(dir, 'log.key'))).mode & 0o777).toBe(0o600);
     expect(await (await fetch(`${first.url}/log/vkey`)).text()).toBe(`${keyLine![1]}\n`);
 
-    const entry = signRecord(creator(alice), alice.signer, { verify });
+    const entry = signRecord(creator(alice, { time: formatRecordTime(new Date()) }), alice.signer, { verify });
     const res = await fetch(`${first.url}/records?wait=checkpoint`, { method: 'POST', body: Buffer.from(entry).toString(), headers: { 'Content-Type': 'application/json' } });
     expect(res.status).toBe(201);
     const body = (await res.json()) as { index: number; leafHash: string; checkpoint: string; proof: string };

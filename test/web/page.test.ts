@@ -354,5 +354,66 @@ describe('the creator page', () => {
     expect(wide).toEqual([]);
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await phone.screenshot({ path: join(SCREENSHOTS, 'phone.png'), fullPage: true });
-  }, 60000);
+
+    // Auditor view: a witness is listed only if its cosignature verifies against a key the user
+    // configured; a line that merely names a configured witness, or an unknown one, is counted.
+    const { cosignCheckpoint, formatCosignerVerifierKey, generatePrivateKey, keyId, KEY_TYPE_COSIGNATURE } = await import('../../src/note/index.js');
+    const { randomBytes } = await import('node:crypto');
+    const [witnessA, witnessB] = [generatePrivateKey('witness-a.example'), generatePrivateKey('witness-b.example')];
+    await page.getByLabel('Witness keys you trust').fill([witnessA, witnessB].map((k) => formatCosignerVerifierKey(k.name, k.publicKey)).join('\n'));
+    await page.getByRole('button', { name: 'Pin key' }).click();
+    await expect.poll(() => page.locator('#trust-status').textContent()).toContain('2 witness key(s)');
+    await page.route('**/checkpoint', async (route) => {
+      const answer = await route.fetch();
+      const note = await answer.text();
+      const signed = cosignCheckpoint(note.slice(0, note.indexOf('\n\n') + 1), witnessA, Math.floor(Date.now() / 1000));
+      const forged = Buffer.concat([keyId(witnessB.name, KEY_TYPE_COSIGNATURE, witnessB.publicKey), randomBytes(72)]).toString('base64');
+      await route.fulfill({ response: answer, body: `${note}${signed}\u2014 ${witnessB.name} ${forged}\n\u2014 stranger.example ${randomBytes(76).toString('base64')}\n` });
+    });
+    await page.locator('#tab-check').click();
+    await page.locator('#tab-audit').click();
+    await expect.poll(() => page.locator('#unverified-cosignatures').textContent()).toBe('unverified cosignature lines: 2');
+    const witnessRows = await page.$$eval('#audit table', (tables) => {
+      const t = tables.find((x) => x.querySelector('caption')?.textContent === 'Witnesses');
+      return t ? Array.from(t.querySelectorAll('tbody tr')).map((tr) => tr.querySelector('td')?.textContent) : [];
+    });
+    expect(witnessRows).toEqual(['witness-a.example']);
+    expect(await page.locator('#audit').textContent()).not.toContain('stranger.example');
+    await page.unroute('**/checkpoint');
+
+    // Notifications: a use is shown only as its proof shows it, and only if the proven item is one
+    // of the creator's works. Events from a lying server: an inflated index, another creator's
+    // work (a valid bundle), a relabelled `via` model; and one honest event.
+    const fx = await import('../records/fixtures.js');
+    const { formatRecordTime, signRecord } = await import('../../src/records/index.js');
+    const now = formatRecordTime(new Date());
+    const post = async (payload: Parameters<typeof signRecord>[0], by: typeof fx.carol) => {
+      const res = await fetch(`${url}/records?wait=checkpoint`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(signRecord(payload, by.signer, { verify: fx.verify })).toString('utf8') });
+      return ((await res.json()) as { index: number }).index;
+    };
+    const workC = fx.sha256Id('carol: a song');
+    const carolGrant = await post(fx.grant(fx.carol, [[workC]], { time: now }), fx.carol);
+    await post(fx.use(fx.builder1, 'singer@1', [fx.item(workC, { index: carolGrant })], { time: now }), fx.builder1);
+    type Reported = { useIndex: number; position: number; model: { name: string } };
+    const alicesUse = ((await (await fetch(`${url}/works/${sha256Id(pngA)}/uses`)).json()) as { uses: Reported[] }).uses[0];
+    const carolsUse = ((await (await fetch(`${url}/works/${workC}/uses`)).json()) as { uses: Reported[] }).uses[0];
+    const event = (use: Reported, id = `${use.useIndex}.${use.position}`) => `id: ${id}\nevent: use\ndata: ${JSON.stringify(use)}\n\n`;
+    const stream = [event(alicesUse), event({ ...alicesUse, useIndex: 9007199254740000 }), event(carolsUse), event({ ...alicesUse, via: { lineageIndex: 0, model: { ...alicesUse.model, name: 'innocent' } } } as Reported)].join('');
+    const watcher = await openPage(url);
+    await pinKey(watcher, vkey);
+    await watcher.route('**/events?*', (route) => route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: `retry: 600000\n\n${stream}` }));
+    await watcher.locator('#tab-identity').click();
+    await watcher.locator('#key-import').setInputFiles(join(dir, 'alice.key'));
+    await watcher.locator('#tab-notify').click();
+    await expect.poll(() => watcher.locator('#notifications li .mark[data-outcome]').count(), { timeout: 10000 }).toBe(4);
+    expect(await watcher.locator('#notifications li.fault').count()).toBe(3);
+    expect(await watcher.locator('#notifications li .mark[data-outcome=verified]').count()).toBe(1);
+    expect(await watcher.locator('#notify-count').textContent()).toBe('1');
+    const reasons = (await watcher.locator('#notifications li.fault .reason').allTextContents()).join('\n');
+    expect(reasons).toContain(`use 9007199254740000.${alicesUse.position}: the server says use 9007199254740000.${alicesUse.position}, but its bundle proves log index ${alicesUse.useIndex}`);
+    expect(reasons).toContain(`is none of the works of ${keyRef}`);
+    expect(reasons).toContain('the server says innocent@1');
+    expect(await watcher.locator('#notifications li:not(.fault) strong').textContent()).toBe(`Declared use by ${alicesUse.model.name}@1`);
+    await watcher.context().close();
+  }, 120000);
 });

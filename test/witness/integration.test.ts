@@ -21,7 +21,7 @@ import { Log } from '../../src/log/index.js';
 import { formatCosignerVerifierKey, formatPrivateKey, generatePrivateKey, openCheckpoint, openCheckpointWithPolicy, parseVerifierKey, simplePolicy, verifierKeyOf } from '../../src/note/index.js';
 import { nodeHasher } from '../../src/platform/node-hasher.js';
 import { nodeSigner } from '../../src/platform/node-signer.js';
-import { signRecord } from '../../src/records/index.js';
+import { formatRecordTime, signRecord } from '../../src/records/index.js';
 import { LevelLogStore } from '../../src/store/index.js';
 import { requestCosignature } from '../../src/witness/client.js';
 import { WitnessError } from '../../src/witness/errors.js';
@@ -72,7 +72,7 @@ async function pvl(...args: string[]): Promise<{ stdout: string; stderr: string;
 
 /** Submits one creator record with ?wait=checkpoint; returns the answer and how long it took. */
 function submit(url: string, n: number): Promise<{ body: { index: number; checkpoint: string; proof: string; leafHash: string }; ms: number }> {
-  return post(url, signRecord(creator(alice, { name: `creator ${n}` }), alice.signer, { verify }));
+  return post(url, signRecord(creator(alice, { name: `creator ${n}`, time: formatRecordTime(new Date()) }), alice.signer, { verify }));
 }
 
 async function post(url: string, entry: Uint8Array): Promise<{ body: { index: number; checkpoint: string; proof: string; leafHash: string }; ms: number }> {
@@ -234,13 +234,15 @@ describe('a ledger with three witnesses, quorum 2', () => {
 
   it('pvl watch under the policy reports witnessed uses, and reports the fork as a split view', async () => {
     const work = sha256Id('watched work');
-    const granted = await post(logUrl, signRecord(grant(alice, [[work]]), alice.signer, { verify }));
-    await post(logUrl, signRecord(use(builder1, 'm@1', [item(work, { index: granted.body.index })]), builder1.signer, { verify }));
+    // pvl serve admits claimed times within its clock skew (spec/api.md, clock-skew) only.
+    const time = formatRecordTime(new Date());
+    const granted = await post(logUrl, signRecord(grant(alice, [[work]], { time }), alice.signer, { verify }));
+    await post(logUrl, signRecord(use(builder1, 'm@1', [item(work, { index: granted.body.index })], { time }), builder1.signer, { verify }));
     const trust = [...witnesses.flatMap((w) => ['--witness', `${w.vkey}@${w.url}`]), '--quorum', '2', '--evidence-dir', 'watch-evidence'];
     const watched = await pvl('watch', '--server', logUrl, '--vkey', 'log.vkey', '--creator', alice.ref, '--once', '--json', ...trust);
     expect(watched.code).toBe(0);
     const reports = watched.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(reports.map((r) => [r.work, r.verdict, r.proof])).toEqual([[work, 'consented', 'verified']]);
+    expect(reports.map((r) => [r.work, r.serverVerdict.verdict, r.proof])).toEqual([[work, 'consented', 'verified']]);
 
     const onFork = await pvl('watch', '--server', forkUrl, '--vkey', 'log.vkey', '--creator', alice.ref, '--once', ...trust);
     expect(onFork.code).toBe(1);

@@ -1,10 +1,11 @@
 /** "Check my work": per work, every consent and every training use found, exact and near. */
 import { api } from '../api.js';
 import { h, short, table } from '../dom.js';
-import type { TrustedLog, UseClaims } from '../trust.js';
+import type { TrustedLog, UseOutcome } from '../trust.js';
 import type { FileWorkIds } from '../work-ids.js';
+import { WatchedWorks, type ProvenUse } from '../../src/client/index.js';
 import { DEFAULT_MAX_DISTANCE } from '../../src/works/thresholds.js';
-import { bundleButton, consentMark, verdictBadge, verifiedMark } from './marks.js';
+import { bundleButton, consentMark, provenText, useMark, verdictBadge } from './marks.js';
 
 export interface Use {
   useIndex: number;
@@ -39,6 +40,7 @@ async function renderWork(work: FileWorkIds, trust: TrustedLog): Promise<HTMLEle
   const card = h('article', { class: 'card', 'data-work': work.sha256 }, h('h3', {}, work.name), h('p', { class: 'ids' }, work.ids.join('  ')));
   try {
     const [consents, exact, near] = await Promise.all([consentsOf(work), exactUses(work), nearUses(work)]);
+    const owner = new WatchedWorks([work.ids]);
     card.append(h('h4', {}, `Consents (${consents.length})`));
     card.append(
       consents.length === 0
@@ -56,15 +58,19 @@ async function renderWork(work: FileWorkIds, trust: TrustedLog): Promise<HTMLEle
       uses.length === 0
         ? h('p', {}, 'No training use of this work has been declared.')
         : table(
-            ['Model', 'Builder', 'Verdict', 'Match', 'Proof', ''],
-            uses.map(({ use, match, matchedId }) => [
-              `${use.model.name}@${use.model.version}${use.via ? ` (via ${use.via.model.name}@${use.via.model.version})` : ''}`,
-              short(use.model.builder),
-              verdictBadge(use.verdict),
-              match,
-              verifiedMark(trust, use.bundle, claimsOf(use, matchedId)),
-              bundleButton(use.bundle, `proof-${use.useIndex}-${use.position}.json`),
-            ]),
+            ['Model', 'Builder', 'Server’s verdict', 'Match', 'Proof', ''],
+            uses.map(({ use, match }) => {
+              // The row's model, builder and match are the proof's; the server's labels only until it is checked.
+              const check = trust.verifyUse(use, owner);
+              return [
+                provenText(check, `${use.model.name}@${use.model.version}${use.via ? ` (via ${use.via.model.name}@${use.via.model.version})` : ''}`, provenModel),
+                provenText(check, short(use.model.builder), (o) => short(o.use.model.builder)),
+                verdictBadge(use.verdict),
+                provenText(check, match, (o) => matchOf(o.use)),
+                useMark(check),
+                bundleButton(use.bundle, `proof-${use.useIndex}-${use.position}.json`),
+              ];
+            }),
             'Training uses',
           ),
     );
@@ -82,9 +88,16 @@ interface FoundUse {
   match: string;
 }
 
-/** What the row shows about the use, for the mark to check against the proven record. */
-export function claimsOf(use: Use, work?: string): UseClaims {
-  return { ...(work ? { work } : {}), ...(use.via === null ? { model: use.model } : {}) };
+/** The proven model; a model the server says inherits the use (lineage) is labelled as its claim. */
+export function provenModel(o: Extract<UseOutcome, { ok: true }>): string {
+  const { model } = o.use;
+  const derived = o.claims.derived;
+  return `${model.name}@${model.version}${derived ? ` (server says: inherited by ${derived.model.name}@${derived.model.version}, lineage entry ${derived.lineageIndex})` : ''}`;
+}
+
+/** How the proven item matches the user's work: exactly, or as a near copy at the distance computed here. */
+export function matchOf(use: ProvenUse): string {
+  return use.near ? `near (${scheme(use.near.id)}, distance ${use.near.distance})` : `exact (${scheme(use.work)})`;
 }
 
 const useKey = (u: Use) => `${u.useIndex}.${u.position}`;
@@ -94,7 +107,7 @@ const scheme = (id: string) => id.slice(0, id.indexOf(':'));
 async function consentsOf(work: FileWorkIds): Promise<Array<Consent & { matchedId: string }>> {
   const byIndex = new Map<number, Consent & { matchedId: string }>();
   for (const id of work.ids) {
-    const found = await api.json<{ consents: Consent[] }>(`/works/${encodeURIComponent(id)}/consents`);
+    const found = { consents: await api.pages<Consent>(`/works/${encodeURIComponent(id)}/consents`, 'consents') };
     for (const c of found.consents) if (!byIndex.has(c.index)) byIndex.set(c.index, { ...c, matchedId: id });
   }
   return [...byIndex.values()].sort((a, b) => a.index - b.index);
@@ -104,7 +117,7 @@ async function consentsOf(work: FileWorkIds): Promise<Array<Consent & { matchedI
 async function exactUses(work: FileWorkIds): Promise<FoundUse[]> {
   const byKey = new Map<string, FoundUse>();
   for (const id of work.ids) {
-    const found = await api.json<{ uses: Use[] }>(`/works/${encodeURIComponent(id)}/uses`);
+    const found = { uses: await api.pages<Use>(`/works/${encodeURIComponent(id)}/uses`, 'uses') };
     for (const use of found.uses) if (!byKey.has(useKey(use))) byKey.set(useKey(use), { use, matchedId: id, match: `exact (${scheme(id)})` });
   }
   return [...byKey.values()];
@@ -120,7 +133,7 @@ async function nearUses(work: FileWorkIds): Promise<FoundUse[]> {
     const similar = await api.json<{ matches: Similar[] }>(`/works/similar?id=${encodeURIComponent(id)}&max=${NEAR_DISTANCE}`).catch(() => ({ matches: [] as Similar[] }));
     for (const match of similar.matches) {
       if ((work.ids as string[]).includes(match.work)) continue;
-      const found = await api.json<{ uses: Use[] }>(`/works/${encodeURIComponent(match.work)}/uses`);
+      const found = { uses: await api.pages<Use>(`/works/${encodeURIComponent(match.work)}/uses`, 'uses') };
       for (const use of found.uses) out.push({ use, matchedId: match.work, match: `near (${scheme(id)}, distance ${match.distance})` });
     }
   }

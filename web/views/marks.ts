@@ -1,5 +1,5 @@
 /** The "verified" mark: pending until the browser has checked the bundle, then verified or failed. */
-import type { Outcome, TrustedLog, UseClaims } from '../trust.js';
+import type { Outcome, TrustedLog, UseOutcome } from '../trust.js';
 import { download, h } from '../dom.js';
 
 const BAD_VERDICTS = new Set(['no-consent', 'revoked', 'expired', 'use-not-allowed', 'commercial-not-allowed', 'licensee-mismatch', 'wrong-author', 'disputed', 'retention-overdue', 'unconsented-near-copy']);
@@ -9,12 +9,28 @@ export function verdictBadge(verdict: { verdict: string; reason?: string; distan
   return h('span', { class: `verdict ${verdict.verdict === 'consented' ? 'consented' : BAD_VERDICTS.has(verdict.verdict) ? 'bad' : ''}`, title: verdict.reason ?? '' }, `${verdict.verdict}${near}`);
 }
 
-/** A mark that checks `bundle` now and shows the outcome; failures are shown, never hidden. */
-export function verifiedMark(trust: TrustedLog, bundle: unknown, claims: UseClaims = {}): HTMLElement {
+/** The mark of a use report being checked (TrustedLog.verifyUse); failures are shown, never hidden. */
+export function useMark(check: Promise<UseOutcome>): HTMLElement {
   return markOf(
-    trust.verifyBundle(bundle, claims),
-    'checkpoint signature, log inclusion, record signature and manifest inclusion checked in this browser; the work, model and builder shown are those of the proven record',
+    check.then((o): Outcome => (o.ok ? { ok: true } : o)),
+    'checkpoint signature, log inclusion, record signature and manifest inclusion checked in this browser; the work, model, builder, log entry and item shown are those of the proven record',
   );
+}
+
+/**
+ * Text the proof decides: the server's label (styled as a claim) until the check ends, then the
+ * proven value; after a failed check the label stays, marked as the server's unproven claim.
+ */
+export function provenText(check: Promise<UseOutcome>, claimed: string, proven: (o: Extract<UseOutcome, { ok: true }>) => string): HTMLElement {
+  const span = h('span', { class: 'claim', title: 'the server’s claim, being checked' }, claimed);
+  void check.then((o) => {
+    if (o.ok) {
+      span.textContent = proven(o);
+      span.className = 'proven';
+      span.removeAttribute('title');
+    } else span.title = 'the server’s claim, not proven';
+  });
+  return span;
 }
 
 /** The mark for a consent grant: its inclusion, signature, author and work checked in this browser. */

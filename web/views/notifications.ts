@@ -1,12 +1,20 @@
-/** Live notifications: new uses of the creator's works arrive over SSE once they are in a checkpoint. */
+/**
+ * Live notifications: new uses of the creator's works arrive over SSE once they are in a
+ * checkpoint. Each is shown as its proof shows it, and only if the proven item is one of the
+ * creator's works (a grant of theirs names it, or it is a near copy of one); anything else is
+ * listed as a server fault and not counted.
+ */
+import { CreatorWorks } from '../../src/client/index.js';
+import { api } from '../api.js';
 import { h, short } from '../dom.js';
 import type { TrustedLog } from '../trust.js';
-import { type Use, claimsOf } from './check.js';
-import { bundleButton, verdictBadge, verifiedMark } from './marks.js';
+import { type Use, matchOf, provenModel } from './check.js';
+import { bundleButton, useMark, verdictBadge } from './marks.js';
 
 export class NotificationsView {
   private source: EventSource | undefined;
   private count = 0;
+  private owner: CreatorWorks | undefined;
 
   constructor(
     private readonly list: HTMLElement,
@@ -17,9 +25,10 @@ export class NotificationsView {
 
   follow(creator: string): void {
     this.source?.close();
+    this.owner = new CreatorWorks(creator, (path) => api.json(path));
     this.source = new EventSource(`/events?creator=${encodeURIComponent(creator)}`);
     this.state.textContent = `Following new uses of works by ${short(creator)} while this page is open.`;
-    this.source.addEventListener('use', (e) => this.add(JSON.parse((e as MessageEvent<string>).data) as Use));
+    this.source.addEventListener('use', (e) => this.add(parse((e as MessageEvent<string>).data), (e as MessageEvent<string>).lastEventId));
     this.source.addEventListener('error', () => {
       this.state.textContent = 'Connection lost; reconnecting (no use will be missed).';
     });
@@ -28,15 +37,34 @@ export class NotificationsView {
     });
   }
 
-  private add(use: Use): void {
-    this.count++;
-    this.badge.hidden = false;
-    this.badge.textContent = String(this.count);
-    const model = `${use.model.name}@${use.model.version}`;
-    this.list.prepend(
-      h('li', { class: 'card' }, h('strong', {}, `Declared use by ${model}`), ' — ', verdictBadge(use.verdict), ' ', verifiedMark(this.trust, use.bundle, claimsOf(use)), ' ', bundleButton(use.bundle, `proof-${use.useIndex}-${use.position}.json`), h('p', { class: 'ids' }, `builder ${short(use.model.builder)} · log entry ${use.useIndex}, item ${use.position}`)),
-    );
-    if ('Notification' in window && Notification.permission === 'granted') new Notification('Your work was declared for AI training', { body: `${model}: ${use.verdict.verdict}` });
-    else if ('Notification' in window && Notification.permission === 'default') void Notification.requestPermission();
+  private add(use: Use | null, eventId: string): void {
+    const check = this.trust.verifyUse(use, this.owner!, eventId);
+    const title = h('strong', { class: 'claim' }, 'A reported use, being checked');
+    const details = h('p', { class: 'ids' });
+    const item = h('li', { class: 'card' }, title, ' — ', use?.verdict ? h('span', {}, 'server says ', verdictBadge(use.verdict)) : null, ' ', useMark(check), ' ', use ? bundleButton(use.bundle, `proof-${use.useIndex}-${use.position}.json`) : null, details);
+    this.list.prepend(item);
+    void check.then((o) => {
+      if (!o.ok) {
+        item.className = 'card fault';
+        title.textContent = 'Server fault: not a proven use of your work';
+        return;
+      }
+      title.className = '';
+      title.textContent = `Declared use by ${provenModel(o)}`;
+      details.textContent = `${o.use.work} · ${matchOf(o.use)} · builder ${short(o.use.model.builder)} · log entry ${o.use.index}, item ${o.use.position}`;
+      this.count++;
+      this.badge.hidden = false;
+      this.badge.textContent = String(this.count);
+      if ('Notification' in window && Notification.permission === 'granted') new Notification('Your work was declared for AI training', { body: `${o.use.model.name}@${o.use.model.version} (server says: ${o.claims.verdict?.verdict ?? 'no verdict'})` });
+      else if ('Notification' in window && Notification.permission === 'default') void Notification.requestPermission();
+    });
+  }
+}
+
+function parse(data: string): Use | null {
+  try {
+    return JSON.parse(data) as Use;
+  } catch {
+    return null;
   }
 }

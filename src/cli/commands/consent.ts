@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { USE_CATEGORIES, formatRecordTime, isKeyRef, isWorkId, type ConsentGrantRecord, type ConsentRevocationRecord, type KeyRef, type UseCategory, type WorkId } from '../../records/index.js';
 import { readKeyFile } from '../keys.js';
 import { printJson, UsageError } from '../output.js';
-import { printSubmitted, serverOptions, type ServerOpts } from '../record-options.js';
+import { printSubmitted, serverOptions, submitExtras, type ServerOpts } from '../record-options.js';
 import { submitRecord } from '../submit.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)];
@@ -66,7 +66,7 @@ export function registerConsent(program: Command): void {
     .option('--compensation <terms>', '"<amount> <CUR> per-use|flat <payee>"')
     .action(async (opts: GrantOpts) => {
       const key = await readKeyFile(opts.key);
-      const result = await submitRecord(opts.server, opts.vkey, key, grantPayload(key.keyRef, opts), opts.proofOut);
+      const result = await submitRecord(opts.server, opts.vkey, key, grantPayload(key.keyRef, opts), opts.proofOut, await submitExtras(opts));
       if (opts.json) return printJson(result);
       printSubmitted('consent-grant', result);
     });
@@ -82,7 +82,7 @@ export function registerConsent(program: Command): void {
       const key = await readKeyFile(opts.key);
       const now = new Date();
       const payload: ConsentRevocationRecord = { type: 'consent-revocation', v: 1, author: key.keyRef, time: formatRecordTime(now), grant: { index: opts.grant }, effective: opts.from ? parseTime(opts.from, '--from') : formatRecordTime(now), ...(opts.reason ? { reason: opts.reason } : {}) };
-      const result = await submitRecord(opts.server, opts.vkey, key, payload, opts.proofOut);
+      const result = await submitRecord(opts.server, opts.vkey, key, payload, opts.proofOut, await submitExtras(opts));
       if (opts.json) return printJson(result);
       printSubmitted('consent-revocation', result);
     });

@@ -4,7 +4,7 @@ import { formatRecordTime, type CreatorRecord } from '../../records/index.js';
 import { readKeyFile } from '../keys.js';
 import { printJson } from '../output.js';
 import { submitRecord } from '../submit.js';
-import { printSubmitted, serverOptions, type ServerOpts } from '../record-options.js';
+import { printSubmitted, serverOptions, submitExtras, type ServerOpts } from '../record-options.js';
 
 export function registerCreator(program: Command): void {
   const creator = program.command('creator').description('creator identity records');
@@ -15,7 +15,7 @@ export function registerCreator(program: Command): void {
     .action(async (opts: ServerOpts & { key: string; name: string; url?: string }) => {
       const key = await readKeyFile(opts.key);
       const payload: CreatorRecord = { type: 'creator', v: 1, author: key.keyRef, time: formatRecordTime(new Date()), name: opts.name, ...(opts.url ? { claims: { website: opts.url } } : {}) };
-      const result = await submitRecord(opts.server, opts.vkey, key, payload, opts.proofOut);
+      const result = await submitRecord(opts.server, opts.vkey, key, payload, opts.proofOut, await submitExtras(opts));
       if (opts.json) return printJson({ ...result, author: key.keyRef });
       printSubmitted('creator', result);
     });

@@ -99,12 +99,14 @@ function rng(seed: string): () => number {
 class Demo {
   readonly steps: DemoStep[] = [];
   private vkey!: string;
-  private readonly now = new Date();
-
   constructor(readonly opts: DemoOptions) {}
 
+  /**
+   * Now (± days), read at each record: the server refuses a claimed time further than its clock
+   * skew from its clock (spec/api.md, clock-skew), however long the demo has been running.
+   */
   time(offsetDays = 0): string {
-    return formatRecordTime(new Date(this.now.getTime() + offsetDays * 86_400_000));
+    return formatRecordTime(new Date(Date.now() + offsetDays * 86_400_000));
   }
 
   async start(): Promise<void> {

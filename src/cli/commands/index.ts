@@ -13,7 +13,8 @@ import { registerServe } from './serve.js';
 import { registerReindex } from './reindex.js';
 import { registerWitness } from './witness.js';
 import { registerDemo } from './demo.js';
+import { registerReceipts } from './receipts.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKeygen, registerWork, registerCreator, registerConsent, registerVerify, registerUse, registerModel, registerWatch, registerAudit, registerServe, registerReindex, registerWitness, registerDemo];
+export const commands: RegisterCommand[] = [registerKeygen, registerWork, registerCreator, registerConsent, registerVerify, registerUse, registerModel, registerWatch, registerAudit, registerServe, registerReindex, registerWitness, registerDemo, registerReceipts];

@@ -4,7 +4,7 @@ import { formatRecordTime, type ModelLineageRecord, type ModelRetirementRecord }
 import { readKeyFile } from '../keys.js';
 import { parseModelRef, parseNameVersion } from '../model-name.js';
 import { printJson } from '../output.js';
-import { printSubmitted, serverOptions, type ServerOpts } from '../record-options.js';
+import { printSubmitted, serverOptions, submitExtras, type ServerOpts } from '../record-options.js';
 import { submitRecord } from '../submit.js';
 import { parseTime } from './consent.js';
 
@@ -24,7 +24,7 @@ export function registerModel(program: Command): void {
         parent: parseModelRef(opts.parent, key.keyRef, '--parent'),
         relation: opts.relation,
       } as ModelLineageRecord;
-      const result = await submitRecord(opts.server, opts.vkey, key, payload, opts.proofOut);
+      const result = await submitRecord(opts.server, opts.vkey, key, payload, opts.proofOut, await submitExtras(opts));
       if (opts.json) return printJson(result);
       printSubmitted('model-lineage', result);
     });
@@ -43,7 +43,7 @@ export function registerModel(program: Command): void {
         effective: opts.effective ? parseTime(opts.effective, '--effective') : formatRecordTime(now),
         ...(opts.statement ? { statement: opts.statement } : {}),
       } as ModelRetirementRecord;
-      const result = await submitRecord(opts.server, opts.vkey, key, payload, opts.proofOut);
+      const result = await submitRecord(opts.server, opts.vkey, key, payload, opts.proofOut, await submitExtras(opts));
       if (opts.json) return printJson(result);
       printSubmitted('model-retirement', result);
     });

@@ -5,19 +5,22 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { type FastReadOptions, withFastReads } from '../../server/fast-reads.js';
 import { cosignatureVerifier, formatPrivateKey, generatePrivateKey, parsePrivateKey, verifierKeyOf, type PrivateKey } from '../../note/index.js';
 import { LevelLogStore } from '../../store/index.js';
 import { openLedger } from '../../ledger/index.js';
+import { DEFAULT_MANIFEST_LIMITS, type ManifestLimits } from '../../ledger/manifests.js';
 import { nodeSigner, nodeEd25519Verify } from '../../platform/node-signer.js';
 import { workerIntegrator } from '../../platform/worker-integrator.js';
 import { verifyPool } from '../../platform/verify-pool.js';
 import { manifestHashPool } from '../../platform/manifest-hash-pool.js';
 import { allocatorInMaps } from '../../platform/allocator.js';
-import { type AppOptions, createApp } from '../../server/app.js';
+import { type AppOptions, MAX_EVENT_STREAMS, MAX_EVENT_STREAMS_PER_ADDRESS, createApp } from '../../server/app.js';
+import { BODY_IDLE_TIMEOUT_MS, BODY_MIN_RATE, BODY_RATE_GRACE_MS } from '../../server/body.js';
+import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits, createHttpServer } from '../../server/transport.js';
 import { createServerMetrics } from '../../server/metrics.js';
 import { writeSecretFile } from '../keys.js';
 import { UsageError } from '../output.js';
@@ -32,6 +35,79 @@ interface ServeOptions {
   witness: string[];
   witnessQuorum?: string;
   witnessTimeout: string;
+  headersTimeout?: string;
+  keepAliveTimeout?: string;
+  maxRequestsPerSocket?: string;
+  maxConnections?: string;
+  maxConnectionsPerAddress?: string;
+  bodyIdleTimeout?: string;
+  bodyMinRate?: string;
+  bodyGrace?: string;
+  maxEventStreams?: string;
+  maxEventStreamsPerAddress?: string;
+  trustForwardedFor?: boolean;
+  manifestClaimWithin?: string;
+  manifestQuota?: string;
+  manifestServerQuota?: string;
+  maxClockSkew?: string;
+}
+
+/** How far a record's claimed `time` may be from the server's clock at admission (spec/api.md `clock-skew`), in seconds. */
+export const DEFAULT_MAX_CLOCK_SKEW_S = 300;
+
+function parseMaxClockSkewMs(opts: ServeOptions): number {
+  const seconds = parseCount(opts.maxClockSkew, '--max-clock-skew', DEFAULT_MAX_CLOCK_SKEW_S);
+  if (seconds < 1) throw new UsageError('--max-clock-skew must be at least 1');
+  return seconds * 1000;
+}
+
+const MIB = 1024 * 1024;
+
+/** Unclaimed manifests (spec/api.md "Unclaimed manifests"): how long a claim may take and the quotas, in seconds and MiB. */
+function parseManifestLimits(opts: ServeOptions): Partial<ManifestLimits> {
+  const d = DEFAULT_MANIFEST_LIMITS;
+  const at = (text: string | undefined, flag: string, unit: number, fallback: number) => {
+    const n = parseCount(text, flag, fallback / unit);
+    if (n < 1) throw new UsageError(`${flag} must be at least 1`);
+    return n * unit;
+  };
+  return {
+    claimWithinMs: at(opts.manifestClaimWithin, '--manifest-claim-within', 1000, d.claimWithinMs),
+    clientQuotaBytes: at(opts.manifestQuota, '--manifest-quota', MIB, d.clientQuotaBytes),
+    serverQuotaBytes: at(opts.manifestServerQuota, '--manifest-server-quota', MIB, d.serverQuotaBytes),
+  };
+}
+
+interface ClientLimits {
+  transport: TransportLimits;
+  app: Pick<AppOptions, 'bodyIdleTimeoutMs' | 'bodyMinRate' | 'bodyRateGraceMs' | 'maxEventStreams' | 'maxEventStreamsPerAddress' | 'trustForwardedFor'>;
+}
+
+/** The limits on slow and many clients (spec/api.md "Connections", "Request bodies"); 0 only where it means "none". */
+function parseClientLimits(opts: ServeOptions): ClientLimits {
+  const positive = (text: string | undefined, flag: string, fallback: number) => {
+    const n = parseCount(text, flag, fallback);
+    if (n < 1) throw new UsageError(`${flag} must be at least 1`);
+    return n;
+  };
+  const d = DEFAULT_TRANSPORT_LIMITS;
+  return {
+    transport: {
+      headersTimeoutMs: positive(opts.headersTimeout, '--headers-timeout', d.headersTimeoutMs),
+      keepAliveTimeoutMs: positive(opts.keepAliveTimeout, '--keep-alive-timeout', d.keepAliveTimeoutMs),
+      maxRequestsPerSocket: positive(opts.maxRequestsPerSocket, '--max-requests-per-socket', d.maxRequestsPerSocket),
+      maxConnections: positive(opts.maxConnections, '--max-connections', d.maxConnections),
+      maxConnectionsPerAddress: positive(opts.maxConnectionsPerAddress, '--max-connections-per-address', d.maxConnectionsPerAddress),
+    },
+    app: {
+      bodyIdleTimeoutMs: positive(opts.bodyIdleTimeout, '--body-idle-timeout', BODY_IDLE_TIMEOUT_MS),
+      bodyMinRate: parseCount(opts.bodyMinRate, '--body-min-rate', BODY_MIN_RATE),
+      bodyRateGraceMs: parseCount(opts.bodyGrace, '--body-grace', BODY_RATE_GRACE_MS),
+      maxEventStreams: positive(opts.maxEventStreams, '--max-event-streams', MAX_EVENT_STREAMS),
+      maxEventStreamsPerAddress: positive(opts.maxEventStreamsPerAddress, '--max-event-streams-per-address', MAX_EVENT_STREAMS_PER_ADDRESS),
+      trustForwardedFor: opts.trustForwardedFor === true,
+    },
+  };
 }
 
 /**
@@ -109,13 +185,10 @@ function parsePort(text: string): number {
   return Number(text);
 }
 
-function listen(app: ReturnType<typeof createApp>, reads: FastReadOptions, hostname: string, port: number): Promise<{ server: ServerType; port: number }> {
+function listen(app: ReturnType<typeof createApp>, reads: FastReadOptions, limits: TransportLimits, hostname: string, port: number): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = createServer(withFastReads(getRequestListener(app.fetch), reads));
+    const server = createHttpServer(withFastReads(getRequestListener(app.fetch), reads), limits);
     server.once('error', reject);
-    // Node's default 300 s cap on a whole request would cut off big manifest uploads; the app
-    // refuses stalled bodies itself (no bytes for 30 s: 408).
-    server.requestTimeout = 0;
     server.listen(port, hostname, () => resolve({ server, port: (server.address() as AddressInfo).port }));
   });
 }
@@ -123,6 +196,9 @@ function listen(app: ReturnType<typeof createApp>, reads: FastReadOptions, hostn
 export async function runServe(opts: ServeOptions): Promise<void> {
   const port = parsePort(opts.port);
   const witnessFlags = parseWitnessFlags(opts);
+  const limits = parseClientLimits(opts);
+  const manifestLimits = parseManifestLimits(opts);
+  const maxClockSkewMs = parseMaxClockSkewMs(opts);
   await mkdir(opts.data, { recursive: true });
   // The store first: its LevelDB lock is what tells us another process owns the directory.
   const store = await LevelLogStore.open(join(opts.data, 'store'));
@@ -143,10 +219,12 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     verifyBatch: (checks) => signatures.verify(checks),
     integrator: workerIntegrator(),
     hashManifestSubtrees: (items, subtreeItems) => manifestHashes.subtreeRoots(items, subtreeItems),
+    manifests: manifestLimits,
+    maxClockSkewMs,
   });
   const shutdown = new AbortController();
   const metrics = createServerMetrics();
-  const appOptions: AppOptions = { ledger, log: ledger.log, vkey: verifierKeyOf(key), shutdown: shutdown.signal, metrics, storeMemory: () => store.memoryUse() };
+  const appOptions: AppOptions = { ledger, log: ledger.log, vkey: verifierKeyOf(key), shutdown: shutdown.signal, metrics, storeMemory: () => store.memoryUse(), ...limits.app };
   let publisher: WitnessPublisher | undefined;
   if (witnessFlags) {
     const p = new WitnessPublisher({ log: ledger.log, logVkey: verifierKeyOf(key), ...witnessFlags, verify: nodeEd25519Verify, warn: (m) => process.stderr.write(`pvl serve: ${m}\n`) });
@@ -158,7 +236,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
   }
   const app = createApp(appOptions);
   const reads: FastReadOptions = { log: ledger.log, published: appOptions.published ?? (() => ledger.log.checkpoint), onAnswered: () => metrics.requests.inc(1, { code: '2xx' }) };
-  const { server, port: bound } = await listen(app, reads, opts.host, port);
+  const { server, port: bound } = await listen(app, reads, limits.transport, opts.host, port);
   const shownHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   console.log(`listening on http://${shownHost}:${bound}`);
   const allocator = await allocatorWarning();
@@ -191,6 +269,21 @@ export function registerServe(program: Command): void {
     .option('--witness <NAME=VKEY@URL>', 'ask this witness to cosign every checkpoint (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--witness-quorum <k>', 'publish only checkpoints with at least K cosignatures (default: all witnesses)')
     .option('--witness-timeout <ms>', 'time each witness gets per checkpoint', '3000')
+    .option('--headers-timeout <ms>', `time a request's line and headers may take (default ${DEFAULT_TRANSPORT_LIMITS.headersTimeoutMs})`)
+    .option('--keep-alive-timeout <ms>', `idle keep-alive connections close after this (default ${DEFAULT_TRANSPORT_LIMITS.keepAliveTimeoutMs})`)
+    .option('--max-requests-per-socket <n>', `requests one connection may carry (default ${DEFAULT_TRANSPORT_LIMITS.maxRequestsPerSocket})`)
+    .option('--max-connections <n>', `open connections at most (default ${DEFAULT_TRANSPORT_LIMITS.maxConnections})`)
+    .option('--max-connections-per-address <n>', `open connections per client address at most (default ${DEFAULT_TRANSPORT_LIMITS.maxConnectionsPerAddress})`)
+    .option('--body-idle-timeout <ms>', `longest pause inside a request body (default ${BODY_IDLE_TIMEOUT_MS})`)
+    .option('--body-min-rate <bytes/s>', `slowest average rate of a request body after the grace; 0: none (default ${BODY_MIN_RATE})`)
+    .option('--body-grace <ms>', `how long a request body may arrive at any rate (default ${BODY_RATE_GRACE_MS})`)
+    .option('--max-event-streams <n>', `open /events streams at most (default ${MAX_EVENT_STREAMS})`)
+    .option('--max-event-streams-per-address <n>', `open /events streams per client address at most (default ${MAX_EVENT_STREAMS_PER_ADDRESS})`)
+    .option('--manifest-claim-within <s>', `an unclaimed manifest is removed this long after it was stored (default ${DEFAULT_MANIFEST_LIMITS.claimWithinMs / 1000})`)
+    .option('--manifest-quota <MiB>', `unclaimed manifest bytes per client address (default ${DEFAULT_MANIFEST_LIMITS.clientQuotaBytes / MIB})`)
+    .option('--manifest-server-quota <MiB>', `unclaimed manifest bytes on the whole server (default ${DEFAULT_MANIFEST_LIMITS.serverQuotaBytes / MIB})`)
+    .option('--max-clock-skew <s>', `refuse records whose claimed time is further than this from the server's clock (default ${DEFAULT_MAX_CLOCK_SKEW_S})`)
+    .option('--trust-forwarded-for', 'take the client address for per-address stream caps from X-Forwarded-For (only behind a proxy that sets it)')
     .action(async (opts: ServeOptions) => {
       await runServe(opts);
       process.exitCode = 0;

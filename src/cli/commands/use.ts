@@ -11,7 +11,7 @@ import { readEncodedItems } from '../items-file.js';
 import { readKeyFile } from '../keys.js';
 import { parseNameVersion } from '../model-name.js';
 import { printJson, Progress, UsageError } from '../output.js';
-import { printSubmitted, serverOptions, type ServerOpts } from '../record-options.js';
+import { printSubmitted, serverOptions, submitExtras, type ServerOpts } from '../record-options.js';
 import { submitRecord } from '../submit.js';
 
 /**
@@ -89,6 +89,7 @@ export function registerUse(program: Command): void {
     .option('--commercial', 'commercial model')
     .action(async (opts: DeclareOpts) => {
       const key = await readKeyFile(opts.key);
+      const extras = await submitExtras(opts);
       const { count, root } = await summarise(opts.items);
       const verifier = opts.vkey ?? (await fetchVerifierKey(opts.server));
       const client = new LedgerClient(opts.server, { verifier });
@@ -108,7 +109,7 @@ export function registerUse(program: Command): void {
         model: parseNameVersion(opts.model), purpose: opts.purpose, commercial: opts.commercial === true,
         manifest: { root, count },
       } as TrainingUseRecord;
-      const result = await submitRecord(opts.server, verifier, key, payload, opts.proofOut);
+      const result = await submitRecord(opts.server, verifier, key, payload, opts.proofOut, extras);
       if (opts.json) return printJson({ ...result, manifest: { root, count } });
       printSubmitted('training-use', result);
       console.log(`manifest ${root} (${count} items) uploaded`);

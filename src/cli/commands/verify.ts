@@ -67,7 +67,7 @@ async function verifyLogSigned(path: string, opts: VerifyOpts): Promise<{ result
   if (json.type === PROOF_BUNDLE_TYPE) {
     const verified = verifyBundle(json, verifier);
     const v = verified.value;
-    const result = { kind: 'proof-bundle', index: v.index, treeSize: verified.checkpoint.size, work: v.work, builder: v.author, model: `${v.record.model.name}@${v.record.model.version}`, serverVerdict: v.serverVerdict ?? null };
+    const result = { kind: 'proof-bundle', index: v.index, position: v.position, treeSize: verified.checkpoint.size, work: v.work, builder: v.author, model: `${v.record.model.name}@${v.record.model.version}`, serverVerdict: v.serverVerdict ?? null };
     return { result, checkpointNote: (json as { checkpoint: string }).checkpoint };
   }
   if (json.type === 'pvl.record-proof/v1' && json.tlogProof && json.entry) {
@@ -101,6 +101,12 @@ function assertRecordProofAgrees(
   if (listed.length !== proven.proof.length || listed.some((h, i) => h !== Buffer.from(proven.proof[i]).toString('base64'))) differs('inclusionProof');
 }
 
+function describeVerdict(v: unknown): string {
+  const verdict = v as { verdict?: unknown; reason?: unknown } | null;
+  if (!verdict || typeof verdict.verdict !== 'string') return 'no verdict';
+  return typeof verdict.reason === 'string' && verdict.reason ? `${verdict.verdict} (${verdict.reason})` : verdict.verdict;
+}
+
 export function registerVerify(program: Command): void {
   const cmd = program
     .command('verify')
@@ -124,7 +130,10 @@ export function registerVerify(program: Command): void {
       if (!file) throw new UsageError('give a proof file (or --evidence FILE)');
       const result = await verifyFile(file, opts);
       if (opts.json) return printJson({ ok: true, ...result });
-      const details = Object.entries(result).filter(([k]) => k !== 'kind' && k !== 'treeSize').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
+      // The bundle's verdict is the server's judgement, which no step proves: it never shares the OK line.
+      const { serverVerdict, ...proven } = result;
+      const details = Object.entries(proven).filter(([k]) => k !== 'kind' && k !== 'treeSize').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
       console.log(`${colour.green('OK')} ${result.kind} verified: ${details.join(' ')}`);
+      if (serverVerdict !== undefined) console.log(colour.dim(`server says: ${describeVerdict(serverVerdict)} (the server's claim, not proven by the bundle; pvl audit recomputes verdicts)`));
     });
 }
