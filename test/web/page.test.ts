@@ -329,7 +329,14 @@ describe('the creator page', () => {
       ['b.png', 'painter@1', 'consented', 'exact (phash)', 'verified'],
     ]);
 
-    // Auditor view: verified checkpoint, history and verdict totals from /stats.
+    // Auditor view: verified checkpoint, history and verdict totals from /stats. The totals are
+    // tallied behind the index (spec/api.md, /stats): wait until they cover the whole tree.
+    await expect
+      .poll(async () => {
+        const s = (await (await fetch(`${url}/stats`)).json()) as { treeSize: number; indexed: number; judged: number };
+        return s.judged === s.treeSize && s.indexed === s.treeSize;
+      })
+      .toBe(true);
     await page.locator('#tab-audit').click();
     await expect.poll(() => page.locator('#audit .mark.verified').count()).toBe(1);
     const audit = await page.locator('#audit').textContent();
