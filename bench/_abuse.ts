@@ -2,8 +2,9 @@
  * The load generator for `server.abuse` (bench/server.ts), in its own process:
  * `node dist/bench/_abuse.js <url> <json options>`. Prints one JSON object with its figures.
  *
- * Honest traffic — signed submissions (batches of 50, ?wait=checkpoint), creator queries one at a
- * time every 50 ms, /healthz every 100 ms — runs twice for the same time: alone (the baseline),
+ * Honest traffic — signed submissions paced at 2,000 records/s (batches of 50, ?wait=checkpoint),
+ * creator queries one at a time every 50 ms, /healthz every 100 ms — runs twice for the same
+ * time: alone (the baseline),
  * then beside an attack:
  *  - one manifest naming the same work 20,000 times, claimed by a signed training use; the
  *    queries then include that work and its creator;
@@ -21,11 +22,14 @@ import { grantEntry, makeAuthors, recordNow, workOf as workLabel } from './_reco
 import { percentile, secondsSince } from './harness.js';
 
 const [url, optionsJson] = process.argv.slice(2);
-const options = JSON.parse(optionsJson ?? '{}') as { seconds?: number; slowClients?: number; streams?: number; duplicates?: number };
+const options = JSON.parse(optionsJson ?? '{}') as { seconds?: number; slowClients?: number; streams?: number; duplicates?: number; rate?: number };
 const seconds = options.seconds ?? 30;
 const SLOW_CLIENTS = options.slowClients ?? 200;
 const STREAMS = options.streams ?? 500;
 const DUPLICATES = options.duplicates ?? 20_000;
+/** Honest submissions, records/s: what a busy registry takes, below what the server can. */
+const SUBMIT_RATE = options.rate ?? 2_000;
+const BATCH = 50;
 const ATTACK_ADDRESSES = 50;
 const { hostname, port } = new URL(url);
 const dispatcher = new Agent({ connections: 56, pipelining: 1, keepAliveTimeout: 60_000 });
@@ -92,13 +96,13 @@ async function setUp(): Promise<{ grantIndexes: number[]; attackedWork: string; 
   return { grantIndexes, attackedWork, attackedCreator: creators[0].ref };
 }
 
-/** Pre-signed batches of fresh grants, enough for 12,000 records/s over a phase. */
+/** Pre-signed batches of fresh grants, enough for the submission rate over a phase. */
 function signedBatches(phase: number): string[] {
-  const total = Math.ceil(12_000 * seconds);
+  const total = Math.ceil(SUBMIT_RATE * seconds);
   const bodies: string[] = [];
-  for (let at = 0; at < total; at += 50) {
+  for (let at = 0; at < total; at += BATCH) {
     const entries: string[] = [];
-    for (let n = at; n < Math.min(total, at + 50); n++) entries.push(decoder.decode(grantEntry(creators, 2e9 + phase * 1e8 + n)));
+    for (let n = at; n < Math.min(total, at + BATCH); n++) entries.push(decoder.decode(grantEntry(creators, 2e9 + phase * 1e8 + n)));
     bodies.push(`[${entries.join(',')}]`);
   }
   return bodies;
@@ -129,10 +133,16 @@ async function honestTraffic(bodies: string[], queryPaths: string[]): Promise<Ph
     if (++failed <= 3) process.stderr.write(`abuse: ${(err as Error).message}\n`);
     return { status: 0, json: null };
   };
+  // Paced, not flat out: a saturated server answers nothing else in time, attack or not.
   const submitter = async () => {
     while (performance.now() < deadline && next < bodies.length) {
+      const n = next++;
+      const due = start + (n * BATCH * 1000) / SUBMIT_RATE;
+      if (due >= deadline) return;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const t = performance.now();
-      const res = await post('/records?wait=checkpoint', bodies[next++]).catch(failure);
+      const res = await post('/records?wait=checkpoint', bodies[n]).catch(failure);
       if (res.status === 201 || res.status === 200) {
         submitLatencies.push(performance.now() - t);
         accepted += (res.json as { results: unknown[] }).results.length;
@@ -256,6 +266,7 @@ process.stdout.write(
     duplicates: DUPLICATES,
     slow_clients: SLOW_CLIENTS,
     sse_streams: STREAMS,
+    target_records_per_s: SUBMIT_RATE,
     baseline_records_per_s: baseline.records_per_s,
     records_per_s: underAttack.records_per_s,
     submit_ratio: underAttack.records_per_s / baseline.records_per_s,

@@ -21,7 +21,7 @@ import { AdmissionError, LedgerInputError } from './errors.js';
 import { type FreshItem, IndexWriter, namedEarlier } from './indexer.js';
 import { NamedInUse } from './dedup.js';
 import { nearCode } from '../policy/near-index.js';
-import { INDEX_TAGS, concat, indexedKey, manifestUseKey, prefixRange, readU64 } from './keys.js';
+import { INDEX_TAGS, concat, indexedKey, manifestUseKey, prefixRange, readU64, verdictsKey } from './keys.js';
 import { type ManifestLimits, type ManifestPut, ManifestStore, type ManifestSubtreeHasher, parseRootHex } from './manifests.js';
 import { type ConsentPage, type CreatorUsePage, LedgerQueries, type PageRequest, type UsePage } from './queries.js';
 import { ReportBuilder, type UseRef } from './reports.js';
@@ -182,6 +182,8 @@ class LedgerImpl implements Ledger {
     await this.manifests.open();
     const stored = await this.space.get(indexedKey);
     this.indexed = stored ? readU64(stored) : 0;
+    // Tallies judged under rules the policy's facts no longer follow are counted again.
+    if (this.facts.rebuilt) await this.space.write([{ key: verdictsKey, value: null }], { durable: false });
     await this.statsKeeper.open(this.indexed);
     await this.syncPolicy(this.log.sequencedSize);
     // Not before: the tallies judge uses by the policy's facts, which may lag the stored N.

@@ -39,8 +39,17 @@ export interface LogEntries {
 }
 
 /** Key tags of the policy's space (one ASCII byte each, as in the ledger's space). */
+/**
+ * The version of the consent rules (spec/policy.md) the stored facts follow. Bump it when a rule
+ * changes what admission links or applies (supersessions, revocations): a store derived under
+ * another version is rebuilt from the log on open. 2: rotated-away keys supersede nothing and
+ * revoking a superseded grant applies nothing (issue 18).
+ */
+export const POLICY_RULES = 2;
+
 export const POLICY_TAG = {
   fed: 0x46, // F → u64 fed size
+  rules: 0x52, // R → u32 POLICY_RULES: the rules the stored facts were derived under
   count: 0x63, // c ‖ record type → u64 records of that type
   workGrant: 0x67, // g ‖ work id ‖ 0x00 ‖ u64 grantIndex
   identityWork: 0x77, // w ‖ identity ‖ 0x00 ‖ u64 grantIndex ‖ u32 position in the grant ‖ work id
@@ -70,6 +79,7 @@ const json = (v: unknown) => utf8.encode(JSON.stringify(v));
 const parseJson = <T>(bytes: Uint8Array) => JSON.parse(text.decode(bytes)) as T;
 const tagged = (tag: number, ...parts: Array<Uint8Array | number[]>) => concat([tag], ...parts);
 const u32 = (n: number) => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+const readU32 = (b: Uint8Array) => ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
 const named = (tag: number, name: string) => tagged(tag, utf8.encode(name), [0]);
 
 /** Sizes of the caches; the defaults hold ~100 MB at most. */
@@ -119,11 +129,23 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
 
   /** Opens the facts in `space`, loading the per-creator-key and per-model ones. */
   static async open(space: KeyValueSpace, entries: LogEntries, sizes: PolicyCacheSizes = {}): Promise<StoredPolicyFacts> {
-    const fed = await space.get(Uint8Array.of(POLICY_TAG.fed));
+    let fed = await space.get(Uint8Array.of(POLICY_TAG.fed));
+    const rules = await space.get(Uint8Array.of(POLICY_TAG.rules));
+    const rebuilt = fed != null && (rules == null || readU32(rules) !== POLICY_RULES);
+    if (rebuilt) {
+      // Facts derived under other rules (which supersessions link, which revocations apply)
+      // would keep answering as those rules did: drop them and feed the whole log again.
+      await space.clear({ gte: Uint8Array.of(0), lt: Uint8Array.of(0xff) });
+      fed = undefined;
+    }
     const facts = new StoredPolicyFacts(space, entries, fed ? readU64(fed) : 0, sizes);
+    facts.rebuilt = rebuilt;
     await facts.loadResident();
     return facts;
   }
+
+  /** Whether open() dropped facts derived under other rules (what was judged under them is stale too). */
+  rebuilt = false;
 
   /** Entries [0, fed) have been applied (on open: the size the stored facts describe). */
   get fed(): number {
@@ -206,7 +228,7 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
       if (altered) ops.push({ key: tagged(POLICY_TAG.grantChanges, u64(grant.index)), value: json(altered) });
     }
     for (const [type, n] of this.counts) ops.push({ key: named(POLICY_TAG.count, type), value: u64(n) });
-    ops.push({ key: Uint8Array.of(POLICY_TAG.fed), value: u64(fed) });
+    ops.push({ key: Uint8Array.of(POLICY_TAG.fed), value: u64(fed) }, { key: Uint8Array.of(POLICY_TAG.rules), value: Uint8Array.from(u32(POLICY_RULES)) });
     try {
       // Derived from the log: lost with a machine crash, the facts are fed again from the older F.
       await this.space.write(ops, { durable: false });

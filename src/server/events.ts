@@ -23,6 +23,32 @@ import { HttpProblem } from './problem.js';
 const REPLAY_PAGE = 100;
 /** Live uses waiting for a slow client, past which they are read again from the index instead. */
 const MAX_QUEUE = 1000;
+/**
+ * Replay pages built at once, server-wide. Hundreds of streams opened with `Last-Event-ID: 0.0`
+ * each ask for the same pages of reports; built all at once they hold the event loop for seconds
+ * and every other request waits behind them. Taken in turns, other requests run in between.
+ */
+const REPLAY_PAGES_AT_ONCE = 2;
+
+/** Runs at most `limit` jobs at once, the rest in arrival order. */
+class Turns {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await job();
+    } finally {
+      // The slot passes straight to the next in line, or is given back.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
 
 interface EventsOptions {
   ledger: Ledger;
@@ -54,6 +80,7 @@ function workIdsOf(use: UseReport): string[] {
 
 export function eventsHandler(opts: EventsOptions) {
   const { ledger } = opts;
+  const replayTurns = new Turns(REPLAY_PAGES_AT_ONCE);
   return async (c: Context) => {
     const creators = c.req.queries('creator') ?? [];
     const works = (c.req.queries('work') ?? []).map((w, i) => opts.checkWorkId(w, `work[${i}]`));
@@ -99,18 +126,26 @@ export function eventsHandler(opts: EventsOptions) {
         if (!closed) void stream.write(': keepalive\n\n');
       }, opts.keepaliveMs);
       let last: Position | null = resumeFrom;
-      const send = async (use: UseReport) => {
+      const send = async (use: UseReport, data = JSON.stringify(use)) => {
         if (!after(use, last)) return;
         last = { useIndex: use.useIndex, position: use.position };
-        await stream.writeSSE({ id: `${use.useIndex}.${use.position}`, event: 'use', data: JSON.stringify(use) });
+        await stream.writeSSE({ id: `${use.useIndex}.${use.position}`, event: 'use', data });
       };
-      /** Sends the uses after `from` from the index, a page at a time. */
+      /**
+       * Sends the uses after `from` from the index, a page at a time. A page is built and
+       * serialised in its turn (replayTurns) and written after it, so that a client reading
+       * slowly holds no turn.
+       */
       const replay = async (from: Position) => {
         for (let cursor: Position | null = from; cursor && !closed; ) {
-          const page = await ledger.usesSince(filter, cursor, REPLAY_PAGE);
-          for (const use of page.uses) {
+          const at: Position = cursor;
+          const page = await replayTurns.run(async () => {
+            const { uses, next } = await ledger.usesSince(filter, at, REPLAY_PAGE);
+            return { next, uses: uses.map((use) => ({ use, data: JSON.stringify(use) })) };
+          });
+          for (const { use, data } of page.uses) {
             if (closed) break;
-            await send(use);
+            await send(use, data);
           }
           cursor = page.next;
         }
