@@ -5,26 +5,18 @@
  * store of the current version is left as it is.
  */
 import { describe, expect, it } from 'vitest';
-import type { Ledger, LedgerStats } from '../../src/ledger/index.js';
 import { u64, verdictsKey } from '../../src/ledger/keys.js';
 import { POLICY_RULES, POLICY_TAG } from '../../src/ledger/policy-facts.js';
 import { signRecord } from '../../src/records/index.js';
 import { LevelLogStore } from '../../src/store/index.js';
 import { alice, bob, builder1, creator, grant, item, sha256Id, use, verify } from '../records/fixtures.js';
-import { freshDir, openTestLedger, settled } from './support.js';
+import { freshDir, openTestLedger, settled, tallied } from './support.js';
 
 const sign = (payload: Parameters<typeof signRecord>[0], who: { signer: Parameters<typeof signRecord>[1] }) => signRecord(payload, who.signer, { verify });
 const utf8 = new TextEncoder();
 /** The stored count of records of `type` (POLICY_TAG.count ‖ type ‖ 0x00 → u64). */
 const countKey = (type: string) => Uint8Array.from([POLICY_TAG.count, ...utf8.encode(type), 0]);
 
-async function tallied(ledger: Ledger): Promise<LedgerStats> {
-  for (;;) {
-    const stats = await ledger.stats!();
-    if (stats.judged === stats.indexed && stats.indexed === ledger.indexedSize) return stats;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 /** Writes into a closed ledger's store, as an older server would have left it. */
 async function tamper(dir: string, ops: (policy: ReturnType<LevelLogStore['space']>, index: ReturnType<LevelLogStore['space']>) => Promise<void>): Promise<void> {

@@ -4,26 +4,18 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Ledger, type LedgerStats, openLedger } from '../../src/ledger/index.js';
+import { type Ledger, openLedger } from '../../src/ledger/index.js';
 import { verdictsKey } from '../../src/ledger/keys.js';
 import { nodeSigner } from '../../src/platform/node-signer.js';
 import { ConsentPolicy } from '../../src/policy/index.js';
 import { type TrainingUseRecord, type UseItem, parseRecord, signRecord, toHex, writeManifest } from '../../src/records/index.js';
 import { type KeyValueSpace, type LogStore, LevelLogStore } from '../../src/store/index.js';
 import { type TestKey, alice, bob, builder1, creator, grant, item, retirement, revocation, sha256Id, use, verify } from '../records/fixtures.js';
-import { ORIGIN, type TestLedger, chunked, freshDir, logKey, openTestLedger, settled } from './support.js';
+import { ORIGIN, type TestLedger, chunked, freshDir, logKey, openTestLedger, settled, tallied } from './support.js';
 
 const sign = (payload: Parameters<typeof signRecord>[0], who: { signer: Parameters<typeof signRecord>[1] }) => signRecord(payload, who.signer, { verify });
 const text = new TextDecoder();
 
-/** The figures once the tallies have caught up with the index (the follower works behind it). */
-async function tallied(ledger: Ledger): Promise<LedgerStats> {
-  for (;;) {
-    const stats = await ledger.stats!();
-    if (stats.judged === stats.indexed && stats.indexed === ledger.indexedSize) return stats;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 /** A manifest of `items`, uploaded to the ledger. */
 async function upload(ledger: Ledger, items: UseItem[]): Promise<{ root: string; count: number }> {

@@ -1,6 +1,6 @@
 /** Shared set-up for ledger tests: a ledger on a real LevelDB store in a temp dir. */
 import { afterEach } from 'vitest';
-import { openLedger, type Ledger, type LedgerOptions } from '../../src/ledger/index.js';
+import { openLedger, type Ledger, type LedgerOptions, type LedgerStats } from '../../src/ledger/index.js';
 import { generatePrivateKey, parseVerifierKey, verifierKeyOf } from '../../src/note/index.js';
 import { nodeSigner } from '../../src/platform/node-signer.js';
 import { LevelLogStore } from '../../src/store/index.js';
@@ -45,4 +45,13 @@ export async function settled(ledger: Ledger, index: number): Promise<void> {
 
 export async function* chunked(bytes: Uint8Array, size: number): AsyncIterable<Uint8Array> {
   for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+}
+
+/** The figures once the /stats tallies have caught up with the index (the follower works behind it). */
+export async function tallied(ledger: Ledger): Promise<LedgerStats> {
+  for (;;) {
+    const stats = await ledger.stats!();
+    if (stats.judged === stats.indexed && stats.indexed === ledger.indexedSize) return stats;
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }
