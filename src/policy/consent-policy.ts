@@ -64,8 +64,21 @@ export interface DerivedModel {
   path: number[];
 }
 
+/**
+ * Whom a verifier trusts (its trust policy, spec/policy.md "Trust"): the server has none, so its
+ * verdicts back no identity; `pvl audit --trust FILE`, verify, watch and the page pass theirs.
+ */
+export interface TrustView {
+  /** Attester keys whose attestations and rulings this verifier accepts. */
+  attesters: ReadonlySet<KeyRef>;
+  /** Identities whose domain or profile evidence the verifier fetched and checked. */
+  backed?: ReadonlySet<KeyRef>;
+}
+
 export class ConsentPolicy implements PolicyView {
   private readonly hasher: Hasher;
+  /** The verifier's trust policy; none on the server. */
+  readonly trust: TrustView | undefined;
   private lastIndex: number;
   private readonly facts: PolicyFacts;
   private readonly interner = new Interner();
@@ -75,8 +88,9 @@ export class ConsentPolicy implements PolicyView {
    * `facts` is where the policy keeps what it learns (default: in memory); `size` is how much of
    * the log they already cover (facts kept in a store outlive the process).
    */
-  constructor(opts: { hasher?: Hasher; facts?: PolicyFacts; size?: number } = {}) {
+  constructor(opts: { hasher?: Hasher; facts?: PolicyFacts; size?: number; trust?: TrustView } = {}) {
     this.hasher = opts.hasher ?? defaultHasher;
+    this.trust = opts.trust;
     this.facts = opts.facts ?? new MemoryFacts();
     this.lastIndex = (opts.size ?? 0) - 1;
   }

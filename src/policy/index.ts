@@ -3,7 +3,7 @@
  * before them in the log. Browser-safe and deterministic.
  */
 export { type Verdict, type Judgement, VERDICT_PRECEDENCE, PolicyError } from './verdicts.js';
-export { type JudgeOptions, type ItemJudgement, type ConsentStatus, type ModelView, type DerivedModel, ConsentPolicy } from './consent-policy.js';
+export { type JudgeOptions, type ItemJudgement, type ConsentStatus, type ModelView, type DerivedModel, type TrustView, ConsentPolicy } from './consent-policy.js';
 export { CATEGORIES_FOR_PURPOSE } from './judge.js';
 export type { LineageEdge } from './state.js';
 export { type PolicyFacts, type Rotation, type ModelLinks, FactMissing, MemoryFacts, ResidentReads } from './facts.js';
