@@ -48,6 +48,14 @@ export async function submitExtras(opts: ServerOpts): Promise<SubmitExtras> {
   return { ...(policy ? { policy } : {}), receipts: opts.receipts };
 }
 
+/**
+ * Said before signing a record that may carry personal data (spec/cli.md, "Public records"): the
+ * log cannot forget, so the author hears what this record makes public before it is signed.
+ */
+export function notePublicRecord(what: string, publishes: string[]): void {
+  process.stderr.write(`pvl: note: log records are public and permanent; this ${what} record publishes ${publishes.join(', ')}\n`);
+}
+
 export function printSubmitted(what: string, r: SubmitResult): void {
   const dup = r.duplicate ? ' (already in the log)' : '';
   console.log(`${what} record at index ${r.index}${dup}, included in checkpoint of size ${r.treeSize} (proof verified)\nleaf hash ${r.leafHash}\nproof saved to ${r.proofFile}${r.receiptFile ? `\nreceipt kept in ${r.receiptFile}` : ''}`);

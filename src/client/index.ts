@@ -7,3 +7,4 @@ export { parseTlogProof, verifyTlogProof, TLOG_PROOF_HEADER, type TlogProof } fr
 export { trustPolicyFrom, type TrustInputs } from './policy.js';
 export { EVIDENCE_TYPE, checkEvidence, makeEvidence, provesConsistency, EvidenceError, type SplitViewEvidence, type SeenCheckpoint, type EvidenceVerdict, type EvidenceKind } from './evidence.js';
 export { verifyUseReport, claimedUseId, perceptualDistance, CreatorWorks, WatchedWorks, UseFault, type GetJson, type ModelName, type ProvenUse, type ServerClaims, type WorkMatch, type WorkOwner } from './use-report.js';
+export { whoIsBehind, type IdentityFinding, type UseMoment } from './identity-check.js';

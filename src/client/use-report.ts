@@ -54,7 +54,7 @@ export interface ProvenUse extends WorkMatch {
 
 /** What the server says beside the proof and the proof does not cover: shown as its claim, if at all. */
 export interface ServerClaims {
-  verdict?: { verdict: string; reason?: string; distance?: number; consentIndex?: number };
+  verdict?: { verdict: string; reason?: string; distance?: number; consentIndex?: number; compromisedKey?: CompromisedKey };
   /** The model the server says inherits the use through lineage (`via`), and the lineage record's index. */
   derived?: { model: ModelName; lineageIndex: number };
 }
@@ -113,16 +113,30 @@ export async function verifyUseReport(report: unknown, verifier: Verifier, owner
   return { use: { id, index: v.index, position: v.position, itemIds, model, checkpoint: verified.checkpoint, ...match }, claims: serverClaims(r.verdict, via, r.model) };
 }
 
+/** The use was declared by a builder key while it was compromised (spec/policy.md §2, Key lifecycle). */
+export interface CompromisedKey {
+  key: string;
+  since: number;
+  recordIndex: number;
+}
+
+function asCompromisedKey(v: unknown): CompromisedKey | undefined {
+  const c = v as Partial<CompromisedKey> | null | undefined;
+  return c && typeof c === 'object' && typeof c.key === 'string' && isIndex(c.since) && isIndex(c.recordIndex) ? { key: c.key, since: c.since, recordIndex: c.recordIndex } : undefined;
+}
+
 /** The server's labels kept for display, as plain typed values (anything else is dropped). */
 function serverClaims(verdict: unknown, via: { lineageIndex?: unknown } | null | undefined, model: unknown): ServerClaims {
   const claims: ServerClaims = {};
-  const v = verdict as { verdict?: unknown; reason?: unknown; distance?: unknown; consentIndex?: unknown } | null | undefined;
+  const v = verdict as { verdict?: unknown; reason?: unknown; distance?: unknown; consentIndex?: unknown; compromisedKey?: unknown } | null | undefined;
   if (v && typeof v === 'object' && typeof v.verdict === 'string') {
+    const compromisedKey = asCompromisedKey(v.compromisedKey);
     claims.verdict = {
       verdict: v.verdict,
       ...(typeof v.reason === 'string' ? { reason: v.reason } : {}),
       ...(isIndex(v.distance) ? { distance: v.distance } : {}),
       ...(isIndex(v.consentIndex) ? { consentIndex: v.consentIndex } : {}),
+      ...(compromisedKey ? { compromisedKey } : {}),
     };
   }
   const derived = via ? asModel(model) : undefined;

@@ -8,13 +8,13 @@
  *  - The query index (store.space('ledger')) covers entries [0, N) with N ≤ checkpoint size and
  *    is rebuilt from the log alone (reindex).
  */
-import { type IntegrationRound, type Integrator, Log, type SignedCheckpoint } from '../log/index.js';
+import { type AppendResult, type IntegrationRound, type Integrator, Log, type SignedCheckpoint } from '../log/index.js';
 import type { Hasher } from '../merkle/index.js';
-import type { Ed25519Verify, Signer } from '../note/index.js';
+import { type Ed25519Verify, type Signer, formatLogTimeLine } from '../note/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
-import { ConsentPolicy } from '../policy/index.js';
-import { type ParsedRecord, type SignatureCheck, type TrainingUseRecord, type UseItem, RecordError, decodeManifestItem, decodeRecord, encodeManifestHeader, formatRecordTime, fromHex, recordTimeSeconds, toHex } from '../records/index.js';
+import { ConsentPolicy, type LogClock } from '../policy/index.js';
+import { type KeyRef, type ParsedRecord, type SignatureCheck, type TrainingUseRecord, type UseItem, RecordError, formatKeyRef, signRecord, decodeManifestItem, decodeRecord, encodeManifestHeader, formatRecordTime, fromHex, recordTimeSeconds, toHex } from '../records/index.js';
 import type { KeyValueSpace, LogStore } from '../store/index.js';
 import { LedgerError } from '../errors.js';
 import { AdmissionError, LedgerInputError } from './errors.js';
@@ -27,9 +27,10 @@ import { type ConsentPage, type CreatorUsePage, LedgerQueries, type PageRequest,
 import { ReportBuilder, type UseRef } from './reports.js';
 import { type SimilarWork, UseSimilarity, mergeSimilar, similarQuery } from './similar.js';
 import { parseTrusted } from './trusted.js';
+import { type IdentityClaim, identityClaim } from './identities.js';
 import { type LedgerStats, StatsKeeper } from './stats.js';
 import { type RunPolicy, StoredPolicyFacts } from './policy-facts.js';
-import type { BackgroundFailure, BackgroundWork, Ledger, ManifestInfo, ManifestItemProof, SubmitResult, UseReport } from './types.js';
+import type { BackgroundFailure, BackgroundWork, ClaimNotice, Ledger, ManifestInfo, ManifestItemProof, SubmitResult, UseReport } from './types.js';
 
 export interface LedgerOptions {
   /** An opened store; closing the ledger closes it (through the log). */
@@ -47,6 +48,13 @@ export interface LedgerOptions {
    */
   maxClockSkewMs?: number;
   extensions?: () => string[];
+  /**
+   * Precede admitted batches with clock records signed by `signer` (spec/policy.md "The clock")
+   * and publish their time in each checkpoint (a `pvl-time` line); `pvl serve` does. Absent: no
+   * clock records, and the records appended are judged by their claimed times, as in a log
+   * written by an older version. The signer must know its public key.
+   */
+  clockRecords?: boolean;
   /** Where integration rounds hash (the server passes a worker thread); default in-thread. */
   integrator?: Integrator;
   /**
@@ -70,15 +78,19 @@ const SWEEP_BATCH = 64;
 const FLUSH_WAITING = 100_000;
 
 type UseListener = (use: UseReport, claimants: string[]) => void;
+type ClaimListener = (claim: ClaimNotice) => void;
 
 export async function openLedger(opts: LedgerOptions): Promise<Ledger & { reindex(): Promise<void>; stats(): Promise<LedgerStats>; sweepManifests(): Promise<void> }> {
   const hasher = opts.hasher ?? nodeHasher;
-  const log = await Log.open(opts.store, { origin: opts.origin, signer: opts.signer, hasher, extensions: opts.extensions, integrator: opts.integrator });
+  // The ledger is made after the log; the empty log's checkpoint has no clock record to name.
+  let ledger: LedgerImpl | undefined;
+  const extensions = (size: number) => (ledger ? ledger.checkpointExtensions(size) : (opts.extensions?.() ?? []));
+  const log = await Log.open(opts.store, { origin: opts.origin, signer: opts.signer, hasher, extensions, integrator: opts.integrator });
   const facts = await StoredPolicyFacts.open(opts.store.space('policy'), {
     readEntry: async (index) => (await opts.store.readEntries(index, 1))[0],
     findByLeafHash: (leafHash) => log.findByLeafHash(leafHash),
   });
-  const ledger = new LedgerImpl(log, opts, hasher, facts);
+  ledger = new LedgerImpl(log, opts, hasher, facts);
   await ledger.start();
   return ledger;
 }
@@ -121,6 +133,7 @@ class LedgerImpl implements Ledger {
   private closed = false;
   private inFlight = new Set<Promise<unknown>>();
   private readonly useListeners: UseListener[] = [];
+  private readonly claimListeners: ClaimListener[] = [];
   private checkpointWaiters: Array<{ index: number; resolve: (c: SignedCheckpoint) => void }> = [];
   /** Records appended by this process and not yet indexed: saves reading and parsing them again. */
   private readonly recent = new Map<number, ParsedRecord>();
@@ -132,6 +145,17 @@ class LedgerImpl implements Ledger {
    */
   private readonly claiming = new Map<string, number>();
   private readonly sweeps = new Serial();
+  /** The log's key as records name it: the author of its clock records. */
+  private readonly clockKey: KeyRef | undefined;
+  /**
+   * Clock records in the log, in log order, from the last one a checkpoint named on: what the
+   * next checkpoint's time line is read from (checkpointExtensions).
+   */
+  private clocks: LogClock[] = [];
+  /** Appends of clock records not yet settled, each noting its index in `clocks` when done. */
+  private readonly clockAppends = new Set<Promise<void>>();
+  /** The time of the last clock record written (or found in the log on start). */
+  private clockTime: string | undefined;
   /** The sweep that will start once the current one ends, if one was asked for. */
   private nextSweep: Promise<void> | undefined;
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -143,7 +167,9 @@ class LedgerImpl implements Ledger {
     private readonly facts: StoredPolicyFacts,
   ) {
     this.space = opts.store.space('ledger');
-    this.policy = new ConsentPolicy({ hasher, facts, size: facts.fed });
+    this.clockKey = opts.signer.publicKey && formatKeyRef(opts.signer.publicKey);
+    if (opts.clockRecords && !this.clockKey) throw new LedgerError('bad-option', 'clock records need a signer that knows its public key', 'signer');
+    this.policy = new ConsentPolicy({ hasher, facts, size: facts.fed, ...(this.clockKey ? { clockKey: this.clockKey } : {}) });
     this.fed = facts.fed;
     this.verify = opts.verify ?? nodeEd25519Verify;
     this.now = opts.now ?? Date.now;
@@ -186,6 +212,11 @@ class LedgerImpl implements Ledger {
     if (this.facts.rebuilt) await this.space.write([{ key: verdictsKey, value: null }], { durable: false });
     await this.statsKeeper.open(this.indexed);
     await this.syncPolicy(this.log.sequencedSize);
+    const clock = this.policy.clock;
+    if (clock) {
+      this.clocks = [clock];
+      this.clockTime = clock.time;
+    }
     // Not before: the tallies judge uses by the policy's facts, which may lag the stored N.
     this.statsKeeper.indexedTo(this.indexed);
     await this.rebuildSimilarity();
@@ -290,14 +321,20 @@ class LedgerImpl implements Ledger {
     const appended = await this.admission.run(async () => {
       await this.syncPolicy(this.log.sequencedSize);
       for (const [i, record] of records.entries()) await this.admit(i, record);
-      const results = this.log.append(records.map((r) => r.entryBytes));
+      const clock = this.nextClockRecord();
+      const batch = clock ? [clock, ...records] : records;
+      const results = this.log.append(batch.map((r) => r.entryBytes));
       this.holdClaims(records, results);
-      return { results };
+      if (clock) this.noteClockAppend(clock, results);
+      return { results, batch };
     });
-    const results = await appended.results;
-    results.forEach((r, i) => {
-      if (!r.duplicate && r.index >= this.indexed) this.recent.set(r.index, records[i]);
+    const { batch } = appended;
+    const all = await appended.results;
+    all.forEach((r, i) => {
+      if (!r.duplicate && r.index >= this.indexed) this.recent.set(r.index, batch[i]);
     });
+    // The clock record is the log's, not the submitter's: it is not among their results.
+    const results = all.slice(batch.length - records.length);
     this.schedule(0);
     return results.map((r) => ({ index: r.index, leafHash: toHex(r.leafHash), duplicate: r.duplicate }));
   }
@@ -326,6 +363,7 @@ class LedgerImpl implements Ledger {
   }
 
   private async admissionProblem(record: ParsedRecord): Promise<LedgerError | undefined> {
+    if (record.payload.type === 'clock') return new LedgerError('clock-record', 'clock records are written by the log itself', 'payload.type');
     const skew = this.clockSkewProblem(record);
     if (skew) return skew;
     const p = record.payload;
@@ -348,6 +386,55 @@ class LedgerImpl implements Ledger {
     if (apart <= max) return undefined;
     const serverTime = formatRecordTime(new Date(now));
     return new LedgerError('clock-skew', `claims ${claimed}, but the server's clock reads ${serverTime}: ${Math.round(apart / 1000)} s apart, more than the ${max / 1000} s allowed; sign with the current time`, 'payload.time');
+  }
+
+  // ---- the log's clock (spec/policy.md "The clock") -------------------------------------------
+
+  /**
+   * The clock record to append before the batch being admitted: one whenever the last was
+   * written in an earlier second, so every entry follows a clock record of the second it was
+   * admitted in. Its time never goes back: a server clock set back writes none until it has
+   * caught up with the last.
+   */
+  private nextClockRecord(): ParsedRecord | undefined {
+    if (!this.opts.clockRecords) return undefined;
+    const seconds = Math.floor(this.now() / 1000);
+    const time = formatRecordTime(new Date(seconds * 1000));
+    // The last written, or a later one in the log (record times compare as strings).
+    const last = [this.clockTime, this.policy.clock?.time].filter((t) => t !== undefined).sort().pop();
+    if (last !== undefined && time <= last) return undefined;
+    const entry = signRecord({ type: 'clock', v: 1, author: this.clockKey!, time }, this.opts.signer, { verify: this.verify });
+    return parseTrusted(entry)!;
+  }
+
+  /** Notes the clock record's index once appended; a failed append takes its time back. */
+  private noteClockAppend(clock: ParsedRecord, results: Promise<AppendResult[]>): void {
+    const before = this.clockTime;
+    const time = clock.payload.time;
+    this.clockTime = time;
+    const done = results.then(
+      ([appended]) => {
+        this.clocks.push({ index: appended.index, time });
+      },
+      () => {
+        if (this.clockTime === time) this.clockTime = before;
+      },
+    );
+    this.clockAppends.add(done);
+    void done.finally(() => this.clockAppends.delete(done));
+  }
+
+  /**
+   * The lines of the checkpoint of a tree of `size` entries: the caller's, and the time of the
+   * last clock record in the tree (spec/notes.md §7.1). Clock records appended before
+   * the tree was cut are waited for, so none is missed.
+   */
+  async checkpointExtensions(size: number): Promise<string[]> {
+    await Promise.all([...this.clockAppends]);
+    const inTree = this.clocks.filter((c) => c.index < size);
+    const last = inTree[inTree.length - 1];
+    if (last) this.clocks = this.clocks.slice(inTree.length - 1);
+    return [...(this.opts.extensions?.() ?? []), ...(last ? [formatLogTimeLine(last.time)] : [])];
   }
 
   // ---- integration loop ------------------------------------------------------------------
@@ -408,6 +495,8 @@ class LedgerImpl implements Ledger {
     await this.syncPolicy(size);
     const writer = new IndexWriter(this.space, this.manifests, (uses) => this.queries.written(uses));
     const items: FreshItem[] = [];
+    /** Grants indexed in this run, for claim notices. */
+    const grants: number[] = [];
     const listening = notify && this.useListeners.length > 0;
     // Only items someone claims are kept for notification: a manifest may have millions.
     const keepIfClaimed = async (it: FreshItem) => void ((await this.claimantsOf(it)).length > 0 && items.push(it));
@@ -422,6 +511,7 @@ class LedgerImpl implements Ledger {
       const records = await this.recordsAt(at, count);
       at += count;
       await writer.indexRun(records, at, onItem);
+      if (notify && this.claimListeners.length > 0) for (const { index, record } of records) if (record?.payload.type === 'consent-grant') grants.push(index);
       for (const { index } of records) this.recent.delete(index);
       this.indexed = at;
       this.similarTo = Math.max(this.similarTo, at);
@@ -429,6 +519,33 @@ class LedgerImpl implements Ledger {
       this.statsKeeper.indexedTo(at);
     }
     for (const it of items) await this.notify(it);
+    for (const grantIndex of grants) await this.notifyClaims(grantIndex);
+  }
+
+  /** Tells the identities whose claims a new grant meets (spec/api.md, `claim` events). */
+  private async notifyClaims(grantIndex: number): Promise<void> {
+    const grant = await this.runPolicy((p) => p.grant(grantIndex));
+    if (!grant) return;
+    // Its works' grant lists are loaded first: a grant may name a thousand works.
+    const notices = await this.runPolicy((p) => p.claimsBefore(grantIndex), { works: grant.ids });
+    for (const { work, claimedBy } of notices) {
+      const claim: ClaimNotice = { grantIndex, work, claimant: grant.identity, author: grant.author, claimedBy };
+      for (const listener of [...this.claimListeners]) {
+        try {
+          listener(claim);
+        } catch {
+          // A failing listener must not stop indexing or the other listeners.
+        }
+      }
+    }
+  }
+
+  onClaim(listener: ClaimListener): () => void {
+    this.claimListeners.push(listener);
+    return () => {
+      const at = this.claimListeners.indexOf(listener);
+      if (at >= 0) this.claimListeners.splice(at, 1);
+    };
   }
 
   private async notify(it: FreshItem): Promise<void> {
@@ -569,6 +686,11 @@ class LedgerImpl implements Ledger {
   }
 
   // ---- queries (src/ledger/queries.ts) ---------------------------------------------------
+
+  /** GET /identities/<key>: what the log holds about who is behind the key (src/ledger/identities.ts). */
+  identity(key: KeyRef): Promise<IdentityClaim | undefined> {
+    return identityClaim(this.runPolicy, async (index) => (await this.opts.store.readEntries(index, 1))[0], key);
+  }
 
   usesOfWork(workId: string, page?: PageRequest<UseRef>): Promise<UsePage> {
     return this.queries.usesOfWork(workId, page);

@@ -13,9 +13,14 @@
  */
 import { Lru } from '../log/lru.js';
 import {
+  type AttestationState,
+  type Compromise,
   type ConsentPolicy,
+  type DelegationState,
+  type RulingState,
   type GrantState,
   type LineageEdge,
+  type LogClock,
   type PolicyFacts,
   type RetirementState,
   type RevocationState,
@@ -23,6 +28,7 @@ import {
   type UseState,
   FactMissing,
   ResidentReads,
+  grantAuthority,
   newGrantState,
   newUseState,
 } from '../policy/index.js';
@@ -43,9 +49,12 @@ export interface LogEntries {
  * The version of the consent rules (spec/policy.md) the stored facts follow. Bump it when a rule
  * changes what admission links or applies (supersessions, revocations): a store derived under
  * another version is rebuilt from the log on open. 2: rotated-away keys supersede nothing and
- * revoking a superseded grant applies nothing (issue 18).
+ * revoking a superseded grant applies nothing (issue 18). 3: validity windows are judged by
+ * logged time, from the log's clock records (spec/policy.md "The clock"; uses, revocations and
+ * retirements keep theirs). Also in 3: next-key commitments and self-declared compromises (the
+ * N and v facts), and rotations by a committed key without the old key's signature.
  */
-export const POLICY_RULES = 2;
+export const POLICY_RULES = 3;
 
 export const POLICY_TAG = {
   fed: 0x46, // F → u64 fed size
@@ -54,14 +63,21 @@ export const POLICY_TAG = {
   workGrant: 0x67, // g ‖ work id ‖ 0x00 ‖ u64 grantIndex
   identityWork: 0x77, // w ‖ identity ‖ 0x00 ‖ u64 grantIndex ‖ u32 position in the grant ‖ work id
   modelUse: 0x75, // u ‖ model id ‖ 0x00 ‖ u64 useIndex
-  use: 0x55, // U ‖ u64 useIndex
+  use: 0x55, // U ‖ u64 useIndex → its logged time (empty: logged before the first clock record)
+  clock: 0x43, // C → JSON {index, time}: the last clock record by the log's key in [0, F)
   grantChanges: 0x78, // x ‖ u64 grantIndex → JSON {supersedes?, supersededBy?, revocations?}
   creatorKey: 0x6b, // k ‖ key
   identity: 0x69, // i ‖ key → identity
   rotation: 0x72, // r ‖ from key → JSON {rotationIndex, to}
+  nextKey: 0x4e, // N ‖ key → its next-key commitment (64 hex)
+  compromise: 0x76, // v ‖ key → JSON {since, recordIndex, to}: the key's records from `since` on are void
   lineage: 0x6c, // l ‖ u64 lineageIndex → JSON {parent, child, relation}
-  retirement: 0x74, // t ‖ u64 retirementIndex → JSON {model, effective, status}
+  retirement: 0x74, // t ‖ u64 retirementIndex → JSON {model, effective, status, loggedAt?}
   nearId: 0x6e, // n ‖ u64 grantIndex ‖ perceptual id
+  attestation: 0x41, // A ‖ u64 attestationIndex → JSON AttestationState (its revocation included)
+  creatorRecord: 0x50, // P ‖ key → u64 index of the key's latest creator record (its name and claims)
+  delegation: 0x44, // D ‖ u64 delegationIndex → JSON DelegationState (its revocation index included)
+  ruling: 0x4a, // J ‖ u64 rulingIndex → JSON {author, owner, work}
 } as const;
 
 type Fact = { kind: 'record'; index: number } | { kind: 'list'; key: string } | { kind: 'leaf'; hex: string };
@@ -253,10 +269,11 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
    * before may lack them, and so may a fact pinned from such a read. Both are read again.
    */
   private overtake(changes: Changes): void {
-    const changed = (fact: Fact) => (fact.kind === 'record' ? changes.grants.has(fact.index) : fact.kind === 'list' && changes.lists.has(fact.key));
+    const changed = (fact: Fact) => (fact.kind === 'record' ? changes.grants.has(fact.index) || changes.useTimes.has(fact.index) : fact.kind === 'list' && changes.lists.has(fact.key));
     for (const load of this.loading) if (changed(load.fact)) load.overtaken = true;
     for (const pins of this.pinned) {
       for (const index of pins.records.keys()) if (changes.grants.has(index)) pins.records.delete(index);
+      for (const index of pins.uses.keys()) if (changes.useTimes.has(index)) pins.uses.delete(index);
       for (const key of pins.lists.keys()) if (changes.lists.has(key)) pins.lists.delete(key);
     }
   }
@@ -360,8 +377,9 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
   addUse(use: UseState): void {
     this.uses.set(use.index, use);
     this.append('u', use.model, use.index, tagged(POLICY_TAG.modelUse, utf8.encode(use.model), [0], u64(use.index)));
-    this.put(tagged(POLICY_TAG.use, u64(use.index)));
+    this.put(tagged(POLICY_TAG.use, u64(use.index)), use.loggedAt === undefined ? EMPTY : utf8.encode(use.loggedAt));
     this.waiting.uses.push(use.index);
+    if (use.loggedAt !== undefined) this.waiting.useTimes.set(use.index, use.loggedAt);
   }
 
   addCreatorKey(key: KeyRef): void {
@@ -380,6 +398,16 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
     this.put(tagged(POLICY_TAG.rotation, utf8.encode(from)), json(rotation));
   }
 
+  setNextKey(key: KeyRef, commitment: string): void {
+    this.resident.nextKeys.set(key, commitment);
+    this.put(tagged(POLICY_TAG.nextKey, utf8.encode(key)), utf8.encode(commitment));
+  }
+
+  setCompromise(key: KeyRef, compromise: Compromise): void {
+    this.resident.compromises.set(key, compromise);
+    this.put(tagged(POLICY_TAG.compromise, utf8.encode(key)), json(compromise));
+  }
+
   addLineage(edge: LineageEdge): void {
     this.resident.addLineage(edge);
     this.put(tagged(POLICY_TAG.lineage, u64(edge.lineageIndex)), json({ parent: edge.parent, child: edge.child, relation: edge.relation }));
@@ -387,7 +415,38 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
 
   addRetirement(model: ModelId, retirement: RetirementState): void {
     this.resident.addRetirement(model, retirement);
-    this.put(tagged(POLICY_TAG.retirement, u64(retirement.index)), json({ model, effective: retirement.effective, status: retirement.status }));
+    const { effective, status, loggedAt } = retirement;
+    this.put(tagged(POLICY_TAG.retirement, u64(retirement.index)), json({ model, effective, status, loggedAt }));
+  }
+
+  /** Stored with the fed size F it belongs to (flush writes both in one batch), so a restart resumes the clock where F does. */
+  setClock(clock: LogClock): void {
+    this.resident.clock = clock;
+    this.put(Uint8Array.of(POLICY_TAG.clock), json(clock));
+  }
+
+  addDelegation(delegation: DelegationState): void {
+    this.resident.setDelegation(delegation);
+    this.put(tagged(POLICY_TAG.delegation, u64(delegation.index)), json(delegation));
+  }
+
+  revokeDelegation(index: number, revokedAt: number): void {
+    this.addDelegation({ ...this.resident.delegations.get(index)!, revokedAt });
+  }
+
+  addRuling(ruling: RulingState): void {
+    this.resident.addRuling(ruling);
+    this.put(tagged(POLICY_TAG.ruling, u64(ruling.index)), json({ author: ruling.author, owner: ruling.owner, work: ruling.work }));
+  }
+
+  setAttestation(attestation: AttestationState): void {
+    this.resident.setAttestation(attestation);
+    this.put(tagged(POLICY_TAG.attestation, u64(attestation.index)), json(attestation));
+  }
+
+  setCreatorRecord(key: KeyRef, index: number): void {
+    this.resident.creatorRecords.set(key, index);
+    this.put(tagged(POLICY_TAG.creatorRecord, utf8.encode(key)), Uint8Array.from(u64(index)));
   }
 
   private put(key: Uint8Array, value = EMPTY): void {
@@ -433,9 +492,12 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
     const [entry, changes] = await Promise.all([this.entries.readEntry(index), this.space.get(tagged(POLICY_TAG.grantChanges, u64(index)))]);
     const record = entry && index < this.applied ? parseTrusted(entry) : undefined;
     const type = record && (RECORD_TYPES as readonly string[]).includes(record.payload.type) ? record.payload.type : undefined;
+    const storedTime = type === 'training-use' ? await this.space.get(tagged(POLICY_TAG.use, u64(index))) : undefined;
     return (pins) => {
       if (type === 'training-use') {
-        const use = newUseState(index, record!.payload as TrainingUseRecord);
+        // Not yet flushed: the time waits with the changes (a flush meanwhile overtakes this read).
+        const loggedAt = storedTime?.length ? text.decode(storedTime) : (this.waiting.useTimes.get(index) ?? this.flushing?.useTimes.get(index));
+        const use = newUseState(index, record!.payload as TrainingUseRecord, loggedAt);
         this.uses.set(index, use);
         pins.uses.set(index, use);
       }
@@ -451,7 +513,10 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
     // A key's identity and rotation never change once it has signed a grant (spec/policy.md,
     // key rotation), so what holds now held when the grant was applied.
     const rotation = this.resident.rotations.get(record.author);
-    const grant = newGrantState(index, record, this.identityOf(record.author) ?? record.author, rotation && rotation.rotationIndex < index ? rotation : undefined);
+    // Delegations are resident and keep their revocation index, so the authority decided when
+    // the grant was applied is decided the same way now.
+    const authority = grantAuthority(this, index, record);
+    const grant = newGrantState(index, record, authority.identity, rotation && rotation.rotationIndex < index ? rotation : undefined, authority);
     return changes ? { ...grant, ...parseJson<GrantChanges>(changes) } : grant;
   }
 
@@ -487,11 +552,19 @@ export class StoredPolicyFacts extends ResidentReads implements PolicyFacts {
     for await (const [key] of scan(POLICY_TAG.creatorKey)) this.resident.creatorKeys.add(name(key));
     for await (const [key, value] of scan(POLICY_TAG.identity)) this.resident.identities.set(name(key), text.decode(value) as KeyRef);
     for await (const [key, value] of scan(POLICY_TAG.rotation)) this.resident.rotations.set(name(key), parseJson<Rotation>(value));
+    for await (const [key, value] of scan(POLICY_TAG.nextKey)) this.resident.nextKeys.set(name(key), text.decode(value));
+    for await (const [key, value] of scan(POLICY_TAG.compromise)) this.resident.compromises.set(name(key), parseJson<Compromise>(value));
     for await (const [key, value] of scan(POLICY_TAG.lineage)) this.resident.addLineage({ lineageIndex: readU64(key, 1), ...parseJson<Omit<LineageEdge, 'lineageIndex'>>(value) });
     for await (const [key, value] of scan(POLICY_TAG.retirement)) {
       const { model, ...rest } = parseJson<{ model: ModelId } & Omit<RetirementState, 'index'>>(value);
       this.resident.addRetirement(model, { index: readU64(key, 1), ...rest });
     }
+    for await (const [, value] of scan(POLICY_TAG.attestation)) this.resident.setAttestation(parseJson<AttestationState>(value));
+    for await (const [key, value] of scan(POLICY_TAG.creatorRecord)) this.resident.creatorRecords.set(name(key), readU64(value));
+    for await (const [, value] of scan(POLICY_TAG.delegation)) this.resident.setDelegation(parseJson<DelegationState>(value));
+    for await (const [key, value] of scan(POLICY_TAG.ruling)) this.resident.addRuling({ index: readU64(key, 1), ...parseJson<Omit<RulingState, 'index'>>(value) });
+    const clock = await this.space.get(Uint8Array.of(POLICY_TAG.clock));
+    if (clock) this.resident.clock = parseJson<LogClock>(clock);
     for await (const [key] of scan(POLICY_TAG.nearId)) this.resident.near.add(text.decode(key.subarray(9)), readU64(key, 1));
     for await (const [key, value] of scan(POLICY_TAG.count)) this.counts.set(text.decode(key.subarray(1, key.length - 1)) as RecordType, readU64(value));
   }
@@ -505,17 +578,20 @@ interface Changes {
   /** Values appended to lists (g, w, u keys). */
   lists: Map<string, Array<number | string>>;
   uses: number[];
+  /** Logged times of the new uses that have one. */
+  useTimes: Map<number, string>;
 }
 
 function newChanges(): Changes {
-  return { ops: [], grants: new Map(), lists: new Map(), uses: [] };
+  return { ops: [], grants: new Map(), lists: new Map(), uses: [], useTimes: new Map() };
 }
 
 /** `earlier` then `later`, as if made in one go. */
 function mergeChanges(earlier: Changes, later: Changes): Changes {
   const lists = new Map(earlier.lists);
   for (const [key, values] of later.lists) lists.set(key, [...(lists.get(key) ?? []), ...values]);
-  return { ops: [...earlier.ops, ...later.ops], grants: new Map([...earlier.grants, ...later.grants]), lists, uses: [...earlier.uses, ...later.uses] };
+  const useTimes = new Map([...earlier.useTimes, ...later.useTimes]);
+  return { ops: [...earlier.ops, ...later.ops], grants: new Map([...earlier.grants, ...later.grants]), lists, uses: [...earlier.uses, ...later.uses], useTimes };
 }
 
 interface Loading {

@@ -94,8 +94,23 @@ export interface Consent {
   status: string;
 }
 
+/** A dispute ruling on a work: a claim by an attester that the server lists but does not judge by (spec/policy.md §2, Rulings). */
+export interface Ruling {
+  index: number;
+  /** The attester. */
+  author: string;
+  owner: string;
+  work: string[];
+  statement?: string;
+}
+
+/** Rulings GET /works/<id>/consents lists at most (the latest): anyone may sign one, so they are not all shown. */
+export const MAX_RULINGS = 100;
+
 export interface ConsentPage {
   consents: Consent[];
+  /** Dispute rulings naming the work, in log order (on the first page only). */
+  rulings?: Ruling[];
   /** The grant index of the last consent returned when more may follow, else null. */
   next: number | null;
 }
@@ -315,7 +330,20 @@ export class LedgerQueries {
       }),
     );
     const consents = read.filter((c) => c !== undefined);
-    return { consents, next: grants.length > limit ? listed[listed.length - 1].index : null };
+    const rulings = page.after === undefined || page.after === null ? await this.rulingsOfWork(workId, indexed) : [];
+    return { consents, ...(rulings.length > 0 ? { rulings } : {}), next: grants.length > limit ? listed[listed.length - 1].index : null };
+  }
+
+  /** The latest MAX_RULINGS rulings naming `workId` below the indexed size, in log order, with their statements. */
+  private async rulingsOfWork(workId: string, indexed: number): Promise<Ruling[]> {
+    const rulings = (await this.policy((p) => p.rulingsOfWork(workId))).filter((r) => r.index < indexed).slice(-MAX_RULINGS);
+    return Promise.all(
+      rulings.map(async ({ index, author, owner, work }) => {
+        const record = parseTrusted((await this.src.store.readEntries(index, 1))[0]);
+        const statement = record?.payload.type === 'dispute-ruling' ? record.payload.statement : undefined;
+        return { index, author, owner, work: [...work], ...(statement !== undefined ? { statement } : {}) };
+      }),
+    );
   }
 
   async model(builder: string, name: string, version: string): Promise<unknown | undefined> {

@@ -33,7 +33,15 @@ export interface ReportContext {
 export const newReportContext = (): ReportContext => ({ derived: new Map(), lineageTruncated: false });
 
 export function toVerdict(j: Judgement): Verdict {
-  return { verdict: j.verdict, reason: j.reason, ...(j.consentIndex !== undefined ? { consentIndex: j.consentIndex } : {}), ...(j.distance !== undefined ? { distance: j.distance } : {}) };
+  return {
+    verdict: j.verdict,
+    reason: j.reason,
+    ...(j.consentIndex !== undefined ? { consentIndex: j.consentIndex } : {}),
+    ...(j.distance !== undefined ? { distance: j.distance } : {}),
+    ...(j.compromisedKey ? { compromisedKey: j.compromisedKey } : {}),
+    ...(j.loggedAt !== undefined ? { loggedAt: j.loggedAt } : {}),
+    ...(j.grantedBy ? { grantedBy: { ...j.grantedBy } } : {}),
+  };
 }
 
 function modelOf(id: string): { builder: string; name: string; version: string } {

@@ -6,6 +6,8 @@
  * Shapes of JSON answers are those of spec/api.md and spec/bundles.md.
  */
 import type { Log, SignedCheckpoint } from '../log/index.js';
+import type { KeyRef } from '../records/index.js';
+import type { IdentityClaim } from './identities.js';
 
 export interface SubmitResult {
   index: number;
@@ -46,6 +48,12 @@ export interface Verdict {
   consentIndex?: number;
   reason: string;
   distance?: number;
+  /** The deciding grant was made on the creator's behalf by an agent or rights holder (spec/policy.md §2, Delegation). */
+  grantedBy?: { agent: string; role: 'agent' | 'rights-holder'; delegationIndex: number };
+  /** The use was declared by a builder key while it was compromised (spec/policy.md §2, Key lifecycle). */
+  compromisedKey?: { key: string; since: number; recordIndex: number };
+  /** The use's logged time, which validity windows were judged by (spec/policy.md "The clock"); absent: its claimed time (no clock record before it). */
+  loggedAt?: string;
 }
 
 export interface UseReport {
@@ -56,6 +64,19 @@ export interface UseReport {
   item: Record<string, unknown>;
   verdict: Verdict;
   bundle: ProofBundle;
+}
+
+/** A grant naming a work that other identities already claimed (spec/api.md, Notifications, `claim`). */
+export interface ClaimNotice {
+  /** The log index of the new grant. */
+  grantIndex: number;
+  /** The work's sha256 identifier. */
+  work: string;
+  /** The identity the new grant claims the work for, and the key that signed it. */
+  claimant: string;
+  author: string;
+  /** The identities whose earlier claims on the work are in force: they are the ones told. */
+  claimedBy: string[];
 }
 
 /** A position in use lists: item `position` of the training use at log index `useIndex` (also the SSE event id). */
@@ -103,10 +124,17 @@ export interface Ledger {
   /** One page of the uses of a creator's works (the first MAX_CREATOR_WORKS) and of near copies of them. */
   usesOfCreator(creatorKey: string, page?: PageRequest<UseCursor>): Promise<CreatorUsePage>;
   model(builder: string, name: string, version: string): Promise<unknown | undefined>;
+  /** GET /identities/<key>: what the log holds about who is behind the key, or undefined if nothing. Optional: added by the ledger. */
+  identity?(key: KeyRef): Promise<IdentityClaim | undefined>;
   /** One page of the uses of the creator's works (or of the given works) after `after`, in log order. */
   usesSince(filter: { creator?: string; works?: string[] }, after: UseCursor | null, limit?: number): Promise<UsePage>;
   /** Called with each new use (after indexing a round whose checkpoint is published). */
   onUse(listener: (use: UseReport, claimants: string[]) => void): () => void;
+  /**
+   * Called when a newly indexed grant names a work another identity claims (spec/api.md, `claim`
+   * events). Optional: added by the ledger.
+   */
+  onClaim?(listener: (claim: ClaimNotice) => void): () => void;
   /** Index position: entries [0, indexed) are in the query index. */
   readonly indexedSize: number;
   /** Background work (integration rounds, indexing) whose latest run failed; empty when all is well. Optional: added by the ledger. */

@@ -36,8 +36,11 @@ export interface LogOptions {
   maxAppendBatch?: number;
   /** Hash tiles kept in memory; default 8192 (≈ 64 MiB). */
   tileCacheSize?: number;
-  /** Extension lines added to every checkpoint. */
-  extensions?: () => string[];
+  /**
+   * Extension lines for the checkpoint of a tree of `size` entries. The log does not know what
+   * its entries mean; its personality does (the ledger's time line: spec/notes.md).
+   */
+  extensions?: (size: number) => string[] | Promise<string[]>;
   /** Where integration hashing runs; default this thread, with `hasher`. It must hash as `hasher` does. */
   integrator?: Integrator;
 }
@@ -141,7 +144,7 @@ export class Log {
       current = { checkpoint, note: stored };
     } else {
       builder = new TileBuilder(opts.hasher);
-      const checkpoint: Checkpoint = { origin: opts.origin, size: 0, rootHash: builder.root(), extensions: opts.extensions?.() ?? [] };
+      const checkpoint: Checkpoint = { origin: opts.origin, size: 0, rootHash: builder.root(), extensions: (await opts.extensions?.(0)) ?? [] };
       const note = utf8.encode(signCheckpoint(checkpoint, opts.signer));
       await store.writeIntegration([], note);
       current = { checkpoint, note };
@@ -316,7 +319,7 @@ export class Log {
       origin: this.opts.origin,
       size: integrated.size,
       rootHash: integrated.root,
-      extensions: this.opts.extensions?.() ?? [],
+      extensions: (await this.opts.extensions?.(integrated.size)) ?? [],
     };
     await this.checkExtends(previous.checkpoint, checkpoint, tiles);
     const note = utf8.encode(signCheckpoint(checkpoint, this.opts.signer));

@@ -25,5 +25,6 @@ export {
 } from './keys.js';
 export { type NoteSignature, signNote, parseNote, openNote } from './note.js';
 export { type Checkpoint, formatCheckpoint, parseCheckpoint, signCheckpoint, openCheckpoint } from './checkpoint.js';
+export { LOG_TIME_KEYWORD, formatLogTimeLine, checkpointLogTime } from './log-time.js';
 export { cosignatureVerifier, cosignCheckpoint, formatCosignerVerifierKey } from './cosignature.js';
 export { type TrustPolicy, type PolicyWitness, parsePolicy, simplePolicy, quorumMet, openCheckpointWithPolicy } from './policy.js';

@@ -228,6 +228,8 @@ export interface Signer {
   name: string;
   keyId: Uint8Array;
   sign(msg: Uint8Array): Uint8Array;
+  /** The Ed25519 public key, when the signer knows it (a log signs its clock records with it: spec/policy.md "The clock"). */
+  publicKey?: Uint8Array;
 }
 
 /**
@@ -251,7 +253,7 @@ export function checkPrivateKey(key: PrivateKey): void {
 export function nobleSigner(key: PrivateKey): Signer {
   checkPrivateKey(key);
   const seed = key.seed.slice();
-  return { name: key.name, keyId: key.keyId.slice(), sign: (msg) => ed.sign(msg, seed) };
+  return { name: key.name, keyId: key.keyId.slice(), publicKey: key.publicKey.slice(), sign: (msg) => ed.sign(msg, seed) };
 }
 
 /** Plain Ed25519 signature with noble, for callers that need the raw primitive (cosigning). */

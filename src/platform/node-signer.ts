@@ -29,6 +29,7 @@ export function nodeSigner(key: PrivateKey): Signer {
   return {
     name: key.name,
     keyId: id,
+    publicKey,
     sign(msg: Uint8Array): Uint8Array {
       const sig = sign(null, msg, keyObject);
       return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);

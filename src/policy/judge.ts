@@ -3,8 +3,9 @@
  * VERDICT_PRECEDENCE, so the first that fails is the verdict.
  */
 import type { ConsentGrantRecord, KeyRef, ModelId, TrainingPurpose, UseCategory, UseItem } from '../records/index.js';
-import type { Judgement, Verdict } from './verdicts.js';
-import { type GrantState, type UseState, revocationBinds } from './state.js';
+import type { GrantedBy } from './delegation.js';
+import type { IdentityBacking, Judgement, Verdict } from './verdicts.js';
+import { type GrantState, type UseState, revocationBinds, useTimeOf } from './state.js';
 
 /** What judging needs to know about the log; implemented by ConsentPolicy. */
 export interface PolicyView {
@@ -13,7 +14,7 @@ export interface PolicyView {
   grant(index: number): GrantState | undefined;
   describeEntry(index: number): string;
   /** The creators whose grants claim the item's work for the use (spec/policy.md §2, Claims). */
-  claimantsFor(item: UseItem, use: UseState): KeyRef[];
+  claimantsFor(item: UseItem, use: UseState, horizon?: number): KeyRef[];
   /**
    * Whether a retirement effective by `now` is logged after log index `after` (and before
    * `before`, when given).
@@ -24,7 +25,16 @@ export interface PolicyView {
    * name a perceptual identifier within the scheme's threshold of one of the item's (0 included):
    * nearest first, then by grant index (rule 1a).
    */
-  nearGrants(item: UseItem, before: number): NearGrant[];
+  nearGrants(item: UseItem, before: number, horizon?: number): NearGrant[];
+  /**
+   * Why a grant is void, if it is: its key declared compromised by its own committed next key
+   * (counted when declared before `horizon`, JudgeOptions.before), or by an attester the verifier trusts.
+   */
+  voidedBy?(grant: GrantState, horizon?: number): string | undefined;
+  /** The self-declared compromise voiding the record `key` signed at `index` (spec/policy.md §2, Key lifecycle), declared before `horizon`. */
+  compromiseOf(key: KeyRef, index: number, horizon?: number): { since: number; recordIndex: number; to: KeyRef } | undefined;
+  /** Who is behind an identity for the use, by the verifier's trust policy; undefined without one. */
+  identityBehind?(identity: KeyRef, use: UseState): IdentityBacking | undefined;
 }
 
 export interface NearGrant {
@@ -50,7 +60,7 @@ export const CATEGORIES_FOR_PURPOSE: Readonly<Record<TrainingPurpose, readonly U
   'fine-tuning': ['ai_generative_training', 'ai_training'],
 };
 
-type Outcome = { verdict: Verdict; reason: string; consentIndex?: number; distance?: number };
+type Outcome = { verdict: Verdict; reason: string; consentIndex?: number; distance?: number; grantedBy?: GrantedBy };
 
 /**
  * `before`: judge from the records logged before that index only. Every rule but the retirement
@@ -58,16 +68,34 @@ type Outcome = { verdict: Verdict; reason: string; consentIndex?: number; distan
  * verdict cannot change as the log grows (what GET /stats tallies).
  */
 export function judge(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, now: string, before?: number): Judgement {
-  const claimants = view.claimantsFor(item, use);
+  const claimants = view.claimantsFor(item, use, before);
   const outcome = judgeConsent(view, use, item, model, claimants, { now, before });
-  return { ...outcome, claimants, ...(model.via ? { via: model.via } : {}) };
+  const identity = outcome.consentIndex !== undefined ? view.identityBehind?.(view.grant(outcome.consentIndex)!.identity, use) : undefined;
+  const compromisedKey = compromisedBuilder(view, use, before);
+  return {
+    ...outcome,
+    claimants,
+    ...(identity ? { identity } : {}),
+    ...(model.via ? { via: model.via } : {}),
+    ...(use.loggedAt !== undefined ? { loggedAt: use.loggedAt } : {}),
+    ...(compromisedKey ? { compromisedKey } : {}),
+  };
+}
+
+/**
+ * A use declared by a builder key while it was compromised keeps its verdict — the declaration
+ * is still evidence a creator should see — but is flagged: the thief may have declared it.
+ */
+function compromisedBuilder(view: PolicyView, use: UseState, horizon: number | undefined): Judgement['compromisedKey'] {
+  const compromise = view.compromiseOf(use.builder, use.index, horizon);
+  return compromise && { key: use.builder, since: compromise.since, recordIndex: compromise.recordIndex };
 }
 
 /** When the item is judged: the time deadlines are compared with, and optionally a log position. */
 type JudgedAt = { now: string; before?: number };
 
 function judgeConsent(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, claimants: KeyRef[], at: JudgedAt): Outcome {
-  const found = findGrant(view, use, item);
+  const found = findGrant(view, use, item, at.before);
   if ('verdict' in found) return judgeNearCopy(view, use, item, model, at, found);
   return judgeGrant(view, use, model, claimants, at, found);
 }
@@ -79,13 +107,13 @@ function judgeConsent(view: PolicyView, use: UseState, item: UseItem, model: Jud
  * consented at that distance; otherwise the no-consent outcome stands.
  */
 function judgeNearCopy(view: PolicyView, use: UseState, item: UseItem, model: JudgedModel, at: JudgedAt, exact: Outcome): Outcome {
-  const near = view.nearGrants(item, use.index);
+  const near = view.nearGrants(item, use.index, at.before);
   if (near.length === 0) return exact;
   const judged = near.map((n) => {
     const grant = view.grant(n.grantIndex)!;
     // Judged as if the item named the near identifier and relied on this grant. Rules 2–3 are
     // about who claims the item's own identifiers, not the near one, so no claimants are passed.
-    const found = followSupersession(view, grant, use.index, (g) => g.ids.has(n.id));
+    const found = followSupersession(view, grant, use.index, (g) => g.ids.has(n.id), at.before);
     return { ...n, outcome: judgeGrant(view, use, model, [], at, found) };
   });
   const covering = new Set(judged.filter((j) => j.outcome.verdict === 'consented').map((j) => j.identity));
@@ -110,20 +138,22 @@ function judgeGrant(view: PolicyView, use: UseState, model: JudgedModel, claiman
   const now = at.now;
   const { grant, effective, withdrawnBy } = found;
   const consentIndex = effective.index;
-  const fail = (verdict: Verdict, reason: string): Outcome => ({ verdict, reason, consentIndex });
-  const useTime = use.record.time;
+  const fail = (verdict: Verdict, reason: string): Outcome => ({ verdict, reason, consentIndex, ...(effective.grantedBy ? { grantedBy: effective.grantedBy } : {}) });
+  const useTime = useTimeOf(use);
+  const useWhen = describeUseTime(use);
 
   if (!withdrawnBy && useTime < effective.record.validFrom) {
-    return fail('no-consent', `grant ${consentIndex} is valid only from ${effective.record.validFrom}; the use claims ${useTime}`);
+    return fail('no-consent', `grant ${consentIndex} is valid only from ${effective.record.validFrom}; ${useWhen}`);
   }
   if (claimants.length > 1) return fail('disputed', `the work is claimed by ${claimants.length} creators: ${claimants.join(', ')}`);
   const authorProblem = wrongAuthor(found, claimants);
   if (authorProblem) return fail('wrong-author', authorProblem);
   if (withdrawnBy !== undefined) return fail('revoked', `grant ${grant.index} was superseded at index ${withdrawnBy} by a grant that does not name this work`);
-  const revocation = effective.revocations?.find((r) => revocationBinds(r, use.index, useTime));
-  if (revocation) return fail('revoked', `grant ${consentIndex} was revoked at index ${revocation.index}, effective ${revocation.effective}, before the use at index ${use.index}`);
+  // A revocation by a compromised key (the thief's) counts for nothing.
+  const revocation = effective.revocations?.find((r) => revocationBinds(r, use.index, useTime) && !view.compromiseOf(r.author, r.index, at.before));
+  if (revocation) return fail('revoked', `grant ${consentIndex} was revoked at index ${revocation.index}, effective ${revocation.effective}, before the use at index ${use.index}${use.loggedAt !== undefined ? `, ${useWhen}` : ''}`);
   const terms = effective.record;
-  if (terms.validUntil !== undefined && useTime >= terms.validUntil) return fail('expired', `grant ${consentIndex} was valid until ${terms.validUntil}; the use claims ${useTime}`);
+  if (terms.validUntil !== undefined && useTime >= terms.validUntil) return fail('expired', `grant ${consentIndex} was valid until ${terms.validUntil}; ${useWhen}`);
   const licenseeProblem = licenseeMismatch(terms, [use.builder, model.builder]);
   if (licenseeProblem) return fail('licensee-mismatch', licenseeProblem);
   const useProblem = useNotAllowed(terms, use.record.purpose);
@@ -134,20 +164,20 @@ function judgeGrant(view: PolicyView, use: UseState, model: JudgedModel, claiman
   if (terms.retireBy !== undefined && now >= terms.retireBy && !view.isRetired(model.id, now, at.before, use.index)) {
     return fail('retention-overdue', `grant ${consentIndex} requires models trained on the work to be retired by ${terms.retireBy}; ${model.id} has no retirement logged after the use at index ${use.index}`);
   }
-  return fail('consented', `grant ${consentIndex} covers this use`);
+  return fail('consented', `grant ${consentIndex} covers this use${grantedByClause(effective)}`);
 }
 
 /**
  * `unauthorised`: the first grant of the supersession chain followed (from `grant` to the one
  * that withdrew the work or `effective`) signed by a key already rotated away when it was logged.
  */
-type FoundGrant = { grant: GrantState; effective: GrantState; withdrawnBy?: number; unauthorised?: GrantState };
+type FoundGrant = { grant: GrantState; effective: GrantState; withdrawnBy?: number; unauthorised?: GrantState; voided?: string };
 
 /**
  * The grant the item relies on and the one in force at the use (following supersession through
  * grants logged before the use), or the no-consent outcome if there is none.
  */
-function findGrant(view: PolicyView, use: UseState, item: UseItem): FoundGrant | Outcome {
+function findGrant(view: PolicyView, use: UseState, item: UseItem, horizon: number | undefined): FoundGrant | Outcome {
   const noConsent = (reason: string): Outcome => ({ verdict: 'no-consent', reason });
   if ('none' in item.consent) return noConsent('the item declares that it relies on no consent');
   const resolved = view.resolveRef(item.consent);
@@ -156,22 +186,35 @@ function findGrant(view: PolicyView, use: UseState, item: UseItem): FoundGrant |
   if (!grant) return noConsent(`log entry ${resolved.index} is ${view.describeEntry(resolved.index)}, not a consent grant`);
   if (grant.index >= use.index) return noConsent(`grant ${grant.index} was logged after the use at index ${use.index}`);
   if (!namesWork(grant, item)) return noConsent(`grant ${grant.index} does not name this work`);
-  return followSupersession(view, grant, use.index, (g) => namesWork(g, item));
+  return followSupersession(view, grant, use.index, (g) => namesWork(g, item), horizon);
+}
+
+/** The use's time as a reason names it: logged (spec/policy.md "The clock"), or claimed in a log without a clock. */
+function describeUseTime(use: UseState): string {
+  return use.loggedAt !== undefined ? `the use was logged at ${use.loggedAt}` : `the use claims ${use.record.time} (logged before the log's first clock record)`;
 }
 
 /** From `grant`, follow supersessions logged before `before` while the next grant still `names` the work. */
-function followSupersession(view: PolicyView, grant: GrantState, before: number, names: (g: GrantState) => boolean): FoundGrant {
+function followSupersession(view: PolicyView, grant: GrantState, before: number, names: (g: GrantState) => boolean, horizon: number | undefined): FoundGrant {
   let effective = grant;
   let unauthorised = grant.rotatedKey ? grant : undefined;
+  let voided = view.voidedBy?.(grant, horizon);
   while (effective.supersededBy !== undefined && effective.supersededBy < before) {
     const next = view.grant(effective.supersededBy)!;
     // The policy links no supersession by a rotated key (spec/policy.md §2), but facts stored
     // under older rules may hold one: it must not hand the work to whoever holds that key.
     if (!unauthorised && next.rotatedKey) unauthorised = next;
-    if (!names(next)) return { grant, effective, withdrawnBy: next.index, ...(unauthorised ? { unauthorised } : {}) };
+    voided ??= view.voidedBy?.(next, horizon);
+    if (!names(next)) return { grant, effective, withdrawnBy: next.index, ...(unauthorised ? { unauthorised } : {}), ...(voided ? { voided } : {}) };
     effective = next;
   }
-  return { grant, effective, ...(unauthorised ? { unauthorised } : {}) };
+  return { grant, effective, ...(unauthorised ? { unauthorised } : {}), ...(voided ? { voided } : {}) };
+}
+
+/** Who granted, when an agent or rights holder did it on the creator's behalf. */
+function grantedByClause(grant: GrantState): string {
+  const by = grant.grantedBy;
+  return by ? ` (granted for ${grant.identity} by ${by.role === 'rights-holder' ? 'rights holder' : 'agent'} ${by.agent} under delegation ${by.delegationIndex})` : '';
 }
 
 /** A grant names an item's work if it lists the item's sha256, or one of its perceptual identifiers. */
@@ -187,6 +230,8 @@ function wrongAuthor(found: FoundGrant, claimants: KeyRef[]): string | undefined
     const role = index === grant.index ? '' : `, in the supersession chain of grant ${grant.index},`;
     return `grant ${index}${role} is signed by ${author}, a key rotated to ${rotatedKey.to} at index ${rotatedKey.rotationIndex} before the grant was logged`;
   }
+  if (found.voided) return found.voided;
+  if (grant.onBehalfRefused !== undefined) return `grant ${grant.index} is made on behalf of ${grant.record.onBehalfOf} by ${grant.author}, but ${grant.onBehalfRefused}`;
   if (claimants.length === 1 && claimants[0] !== grant.identity) {
     return `grant ${grant.index} is by ${grant.identity}, but the work is claimed by ${claimants[0]}`;
   }

@@ -16,6 +16,18 @@ export {
   type TrainingUseRecord,
   type ModelLineageRecord,
   type ModelRetirementRecord,
+  type ClockRecord,
+  type AttestationRecord,
+  type AttestationRevocationRecord,
+  type AttestationRole,
+  ATTESTATION_ROLES,
+  type DelegationRecord,
+  type DelegationRevocationRecord,
+  type DelegationRole,
+  type DelegationPower,
+  type DisputeRulingRecord,
+  DELEGATION_ROLES,
+  DELEGATION_POWERS,
   type UseItem,
   type ConsentRef,
   type RecordRef,
@@ -54,4 +66,5 @@ export {
   manifestTree,
 } from './manifest.js';
 export { shortInputHasher } from './short-input-hasher.js';
+export { EMAIL_COMMITMENT_PREFIX, emailCommitment, isEmailSalt, nextKeyCommitment, normalizeEmail } from './commitments.js';
 export { toHex, fromHex, toBase64, fromBase64 } from './encoding.js';

@@ -234,7 +234,8 @@ export function decodeRecord(entry: Uint8Array): { record: ParsedRecord; signatu
       problem: `does not verify with the author key ${payload.author}`,
     },
   ];
-  if (payload.type === 'creator' && payload.rotation) {
+  // Without `sig`, the rotation rests on the next-key commitment, a log-level rule (spec/policy.md).
+  if (payload.type === 'creator' && payload.rotation?.sig !== undefined) {
     const { from, sig: rotationSig } = payload.rotation;
     signatures.push({
       publicKey: parseKeyRef(from),

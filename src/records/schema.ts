@@ -6,11 +6,12 @@
  * spellings of the same record would be two different entries.
  */
 import { z } from 'zod';
+import { nextKeyCommitment } from './commitments.js';
 import { isKeyRef, preview } from './keys.js';
 import { isRecordTime } from './time.js';
 import { isWorkId, schemeBefore, WORK_ID_DESCRIPTION, workIdScheme, type WorkIdScheme } from './works.js';
 
-export const RECORD_TYPES = ['creator', 'consent-grant', 'consent-revocation', 'training-use', 'model-lineage', 'model-retirement'] as const;
+export const RECORD_TYPES = ['creator', 'consent-grant', 'consent-revocation', 'training-use', 'model-lineage', 'model-retirement', 'attestation', 'attestation-revocation', 'delegation', 'delegation-revocation', 'dispute-ruling', 'clock'] as const;
 export type RecordType = (typeof RECORD_TYPES)[number];
 
 /** The CAWG training-and-data-mining categories a grant decides. */
@@ -163,27 +164,36 @@ export const creatorSchema = z
   .strictObject({
     type: z.literal('creator'),
     ...common,
-    name: line(200),
+    /** Optional: nothing personal is needed to consent, and the log is public and permanent. */
+    name: line(200).optional(),
     claims: z
       .strictObject({
         website: httpUrl.optional(),
         profiles: distinctList(httpUrl, 16, 'profiles').optional(),
-        /** SHA-256 of the trimmed, lowercased e-mail address: checkable, not harvestable. */
+        /** Legacy: unsalted, so guessing addresses reverses it. Still parsed; refused at admission (use emailCommitment). */
         emailSha256: hex64.optional(),
+        /** Salted commitment to an e-mail address (commitments.ts): checkable by whom the creator tells the salt. */
+        emailCommitment: hex64.optional(),
       })
       .refine((c) => Object.keys(c).length > 0, 'must have at least one claim when present')
       .optional(),
-    /** Key rotation: this (new) key was endorsed by the old key `from`. */
+    /** Pre-rotation: SHA-256 of the next key's public key; only that key can rotate this one. */
+    next: hex64.optional(),
+    /** Key rotation: this (new) key succeeds `from`; `sig` is the old key's endorsement, optional when this key is `from`'s committed next key. */
     rotation: z
       .strictObject({
         from: keyRefSchema,
-        sig: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'must be the standard base64 of a 64-byte Ed25519 signature'),
+        sig: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'must be the standard base64 of a 64-byte Ed25519 signature').optional(),
       })
       .optional(),
+    /** With a rotation by the committed next key: `from`'s records logged at index >= since are void. */
+    compromised: z.strictObject({ since: logIndex }).optional(),
   })
   .check((payload) => {
     const r = payload.value;
     if (r.rotation && r.rotation.from === r.author) addIssue(payload, 'must differ from the author: a key cannot rotate to itself', ['rotation', 'from']);
+    if (r.compromised && !r.rotation) addIssue(payload, 'is only allowed in a rotation (by the key the compromised one committed to)', ['compromised']);
+    if (r.next !== undefined && isKeyRef(r.author) && r.next === nextKeyCommitment(r.author)) addIssue(payload, 'must commit to a key other than the author (a fresh next key)', ['next']);
   });
 
 const useDecision = z
@@ -227,9 +237,12 @@ export const consentGrantSchema = z
       })
       .optional(),
     supersedes: recordRefSchema.optional(),
+    /** The creator identity an agent or rights holder grants for, under a delegation (spec/policy.md §2, Delegation). */
+    onBehalfOf: keyRefSchema.optional(),
   })
   .check((payload) => {
     const g = payload.value;
+    if (g.onBehalfOf === g.author) addIssue(payload, 'must differ from the author: a creator grants for itself without it', ['onBehalfOf']);
     if (g.validUntil !== undefined && g.validUntil <= g.validFrom) addIssue(payload, 'must be after validFrom', ['validUntil'], 'bad-time');
     if (g.retireBy !== undefined && g.retireBy <= g.validFrom) addIssue(payload, 'must be after validFrom', ['retireBy'], 'bad-time');
     reportRepeatedWorks(g.works, payload);
@@ -248,14 +261,21 @@ function reportRepeatedWorks(works: string[][], payload: Payload<unknown>): void
   }
 }
 
-export const consentRevocationSchema = z.strictObject({
-  type: z.literal('consent-revocation'),
-  ...common,
-  grant: recordRefSchema,
-  /** From when on uses are no longer covered (spec/policy.md: how this meets log order). */
-  effective: timeSchema,
-  reason: prose(1000).optional(),
-});
+export const consentRevocationSchema = z
+  .strictObject({
+    type: z.literal('consent-revocation'),
+    ...common,
+    grant: recordRefSchema,
+    /** From when on uses are no longer covered (spec/policy.md: how this meets log order). */
+    effective: timeSchema,
+    reason: prose(1000).optional(),
+    /** The creator identity an agent or rights holder revokes for, under a delegation. */
+    onBehalfOf: keyRefSchema.optional(),
+  })
+  .check((payload) => {
+    const r = payload.value;
+    if (r.onBehalfOf === r.author) addIssue(payload, 'must differ from the author: a creator revokes for itself without it', ['onBehalfOf']);
+  });
 
 export const modelSchema = z.strictObject({ name: modelName, version: modelVersion, weightsDigest: sha256WorkIdSchema.optional() });
 
@@ -301,6 +321,90 @@ export const modelRetirementSchema = z.strictObject({
   statement: prose(1000).optional(),
 });
 
+/**
+ * The log's own clock (spec/policy.md "The clock"): signed by the log's checkpoint key and
+ * written by the log alone, before admitted records. Nothing but the common fields.
+ */
+export const clockSchema = z.strictObject({
+  type: z.literal('clock'),
+  ...common,
+});
+
+export const ATTESTATION_ROLES = ['creator', 'builder', 'rights-holder', 'agent'] as const;
+export type AttestationRole = (typeof ATTESTATION_ROLES)[number];
+export const MAX_ATTESTATION_IDENTIFIERS = 16;
+
+/** An identifier an attester vouches for: an http(s) URL, or another one-line id (an ISNI, a society's member number). */
+const attestedIdentifier = line(512).refine((s) => !/^https?:/i.test(s) || isHttpUrl(s), { error: (iss) => `must be an absolute http(s) URL or an identifier without a URL scheme, got ${preview(iss.input)}` });
+
+/** "This key belongs to X", signed by an attester (a collecting society, an agency, a platform). */
+export const attestationSchema = z
+  .strictObject({
+    type: z.literal('attestation'),
+    ...common,
+    subject: keyRefSchema,
+    role: z.enum(ATTESTATION_ROLES, `must be one of ${ATTESTATION_ROLES.map((r) => `"${r}"`).join(', ')}`),
+    name: line(200),
+    identifiers: distinctList(attestedIdentifier, MAX_ATTESTATION_IDENTIFIERS, 'identifiers').optional(),
+    validUntil: timeSchema.optional(),
+  })
+  .check((payload) => {
+    const a = payload.value;
+    // An identity vouching for itself is what a creator record already says.
+    if (a.subject === a.author) addIssue(payload, 'must differ from the author: an attester cannot attest its own key', ['subject']);
+  });
+
+/** Withdraws an attestation; `compromisedSince` also voids the subject key's records from that log index on. */
+export const attestationRevocationSchema = z.strictObject({
+  type: z.literal('attestation-revocation'),
+  ...common,
+  attestation: recordRefSchema,
+  reason: prose(1000).optional(),
+  compromisedSince: logIndex.optional(),
+});
+
+export const DELEGATION_ROLES = ['agent', 'rights-holder'] as const;
+export type DelegationRole = (typeof DELEGATION_ROLES)[number];
+export const DELEGATION_POWERS = ['grant', 'revoke'] as const;
+export type DelegationPower = (typeof DELEGATION_POWERS)[number];
+
+/** A creator lets an agent or rights holder grant and/or revoke consent for some or all of its works. */
+export const delegationSchema = z
+  .strictObject({
+    type: z.literal('delegation'),
+    ...common,
+    agent: keyRefSchema,
+    /** `rights-holder`: holds rights in the works (a publisher); `agent`: acts for the creator (an agency). */
+    role: z.enum(DELEGATION_ROLES, `must be one of ${DELEGATION_ROLES.map((r) => `"${r}"`).join(', ')}`),
+    powers: distinctList(z.enum(DELEGATION_POWERS, `must be one of ${DELEGATION_POWERS.map((p) => `"${p}"`).join(', ')}`), DELEGATION_POWERS.length, 'powers'),
+    works: z.union([z.literal('all'), z.array(workIdentifiersSchema).min(1, 'must name at least one work').max(MAX_GRANT_WORKS, `must name at most ${MAX_GRANT_WORKS} works`)], {
+      error: (iss) => `must be "all" or a list of works (each a list of identifiers), got ${preview(iss.input)}`,
+    }),
+    validUntil: timeSchema.optional(),
+  })
+  .check((payload) => {
+    const d = payload.value;
+    if (d.agent === d.author) addIssue(payload, 'must differ from the author: a creator cannot delegate to itself', ['agent']);
+    if (d.works !== 'all') reportRepeatedWorks(d.works, payload);
+  });
+
+/** Ends a delegation: grants made under it stay, new ones are refused (spec/policy.md §2). */
+export const delegationRevocationSchema = z.strictObject({
+  type: z.literal('delegation-revocation'),
+  ...common,
+  delegation: recordRefSchema,
+  reason: prose(1000).optional(),
+});
+
+/** An attester's ruling on who owns a work: for verifiers that trust the attester, it settles a dispute. */
+export const disputeRulingSchema = z.strictObject({
+  type: z.literal('dispute-ruling'),
+  ...common,
+  work: workIdentifiersSchema,
+  owner: keyRefSchema,
+  statement: prose(2000).optional(),
+});
+
 export const PAYLOAD_SCHEMAS = {
   creator: creatorSchema,
   'consent-grant': consentGrantSchema,
@@ -308,9 +412,15 @@ export const PAYLOAD_SCHEMAS = {
   'training-use': trainingUseSchema,
   'model-lineage': modelLineageSchema,
   'model-retirement': modelRetirementSchema,
+  clock: clockSchema,
+  attestation: attestationSchema,
+  'attestation-revocation': attestationRevocationSchema,
+  delegation: delegationSchema,
+  'delegation-revocation': delegationRevocationSchema,
+  'dispute-ruling': disputeRulingSchema,
 } as const satisfies Record<RecordType, z.ZodType>;
 
-export const payloadSchema = z.discriminatedUnion('type', [creatorSchema, consentGrantSchema, consentRevocationSchema, trainingUseSchema, modelLineageSchema, modelRetirementSchema]);
+export const payloadSchema = z.discriminatedUnion('type', [creatorSchema, consentGrantSchema, consentRevocationSchema, trainingUseSchema, modelLineageSchema, modelRetirementSchema, clockSchema, attestationSchema, attestationRevocationSchema, delegationSchema, delegationRevocationSchema, disputeRulingSchema]);
 
 export type CreatorRecord = z.output<typeof creatorSchema>;
 export type ConsentGrantRecord = z.output<typeof consentGrantSchema>;
@@ -318,6 +428,12 @@ export type ConsentRevocationRecord = z.output<typeof consentRevocationSchema>;
 export type TrainingUseRecord = z.output<typeof trainingUseSchema>;
 export type ModelLineageRecord = z.output<typeof modelLineageSchema>;
 export type ModelRetirementRecord = z.output<typeof modelRetirementSchema>;
+export type ClockRecord = z.output<typeof clockSchema>;
+export type AttestationRecord = z.output<typeof attestationSchema>;
+export type AttestationRevocationRecord = z.output<typeof attestationRevocationSchema>;
+export type DelegationRecord = z.output<typeof delegationSchema>;
+export type DelegationRevocationRecord = z.output<typeof delegationRevocationSchema>;
+export type DisputeRulingRecord = z.output<typeof disputeRulingSchema>;
 export type RecordPayload = z.output<typeof payloadSchema>;
 export type UseItem = z.output<typeof useItemSchema>;
 export type ConsentRef = z.output<typeof consentRefSchema>;

@@ -12,7 +12,7 @@ import type { StoreMemory } from '../store/index.js';
 import { type Hash, TILE_WIDTH, parseTilePath, tileWidthAt } from '../merkle/index.js';
 import { nodeHasher } from '../platform/node-hasher.js';
 import { nodeEd25519Verify } from '../platform/node-signer.js';
-import { MANIFEST_HEADER_SIZE, MANIFEST_ITEM_SIZE, MAX_JSON_DEPTH, canonicalEntry, isKeyRef, isWorkId, jsonDeeperThan, parseRecord } from '../records/index.js';
+import { type KeyRef, MANIFEST_HEADER_SIZE, MANIFEST_ITEM_SIZE, MAX_JSON_DEPTH, canonicalEntry, isKeyRef, isWorkId, jsonDeeperThan, parseRecord } from '../records/index.js';
 import { isLedgerError } from '../errors.js';
 import { type ServerMetrics, Gauge, createServerMetrics } from './metrics.js';
 import { HttpProblem, problemFromError, problemResponse, statusOf } from './problem.js';
@@ -567,8 +567,8 @@ export function createApp(opts: AppOptions): Hono<Env> {
   route('/works/:id/consents', {
     GET: async (c) => {
       const work = checkWorkId(param(c, 'id'));
-      const { consents, next } = await ledger.consentsOfWork(work, consentPageParams(c));
-      return jsonAnswer(c, { work, consents, next: next === null ? null : String(next) });
+      const { consents, rulings, next } = await ledger.consentsOfWork(work, consentPageParams(c));
+      return jsonAnswer(c, { work, consents, ...(rulings ? { rulings } : {}), next: next === null ? null : String(next) });
     },
   });
 
@@ -578,6 +578,16 @@ export function createApp(opts: AppOptions): Hono<Env> {
       const page = await ledger.usesOfCreator(creator, usePageParams(c));
       const { works, worksTruncated, uses, next, nearCopiesTruncated, lineageTruncated } = page;
       return jsonAnswer(c, { creator, works, worksTruncated, uses, next: formatUseCursor(next), nearCopiesTruncated, lineageTruncated });
+    },
+  });
+
+  // What the log holds about who is behind a key: the server's claim, checkable by log index.
+  route('/identities/:key', {
+    GET: async (c) => {
+      const key = checkKeyRef(param(c, 'key')) as KeyRef;
+      const identity = await ledger.identity?.(key);
+      if (identity === undefined) return problemResponse(404, 'unknown-identity', `the log has no creator record, grant or attestation of ${key}`, 'key');
+      return jsonAnswer(c, identity);
     },
   });
 

@@ -12,10 +12,16 @@
  * than uses arrive is not buffered for without bound: past MAX_QUEUE live uses the stream drops
  * them and reads them again from the index, as a replay. `: keepalive` comment lines keep
  * proxies from closing an idle stream.
+ *
+ *   event: claim
+ *   data: <ClaimNotice as JSON>
+ *
+ * tells a creator that a new grant names a work of theirs (spec/api.md, Notifications). Claim
+ * events are live only and carry no `id:`, so a client's Last-Event-ID stays a use position.
  */
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { Ledger, UseReport } from '../ledger/types.js';
+import type { ClaimNotice, Ledger, UseReport } from '../ledger/types.js';
 import { MAX_CREATOR_WORKS } from '../ledger/queries.js';
 import { HttpProblem } from './problem.js';
 
@@ -96,9 +102,12 @@ export function eventsHandler(opts: EventsOptions) {
     const workSet = new Set(works);
     const matches = (use: UseReport, claimants: string[]) =>
       (creator !== undefined && claimants.includes(creator)) || (workSet.size > 0 && workIdsOf(use).some((id) => workSet.has(id)));
+    const claimMatches = (claim: ClaimNotice) => (creator !== undefined && claim.claimedBy.includes(creator)) || workSet.has(claim.work);
 
     return streamSSE(c, async (stream) => {
       const queue: UseReport[] = [];
+      /** Live claim notices waiting to be written; past MAX_QUEUE they are dropped (they are not replayed). */
+      const claims: ClaimNotice[] = [];
       /** Live uses were dropped (the queue was full): read them from the index. */
       let behind = false;
       let wake: (() => void) | null = null;
@@ -117,6 +126,11 @@ export function eventsHandler(opts: EventsOptions) {
         if (!matches(use, claimants)) return;
         if (queue.length >= MAX_QUEUE) behind = true;
         else queue.push(use);
+        poke();
+      });
+      const unsubscribeClaims = ledger.onClaim?.((claim) => {
+        if (!claimMatches(claim) || claims.length >= MAX_QUEUE) return;
+        claims.push(claim);
         poke();
       });
       stream.onAbort(stop);
@@ -155,7 +169,11 @@ export function eventsHandler(opts: EventsOptions) {
         await stream.write(': ok\n\n');
         if (resumeFrom) await replay(resumeFrom);
         while (!closed) {
-          while (queue.length > 0 && !closed) await send(queue.shift()!);
+          // Until both are empty: either may grow while the other is written.
+          while ((queue.length > 0 || claims.length > 0) && !closed) {
+            if (queue.length > 0) await send(queue.shift()!);
+            else await stream.writeSSE({ event: 'claim', data: JSON.stringify(claims.shift()!) });
+          }
           if (closed) break;
           // The queue held the earliest dropped use's predecessors: `last` is set, and what came
           // after it is in the index (a use is announced only once indexed).
@@ -171,6 +189,7 @@ export function eventsHandler(opts: EventsOptions) {
       } finally {
         clearInterval(keepalive);
         unsubscribe();
+        unsubscribeClaims?.();
         opts.shutdown?.removeEventListener('abort', stop);
       }
     });

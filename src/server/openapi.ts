@@ -242,7 +242,16 @@ export const openapiDocument = {
               work: { $ref: '#/components/schemas/WorkId' },
               consents: {
                 type: 'array',
-                items: { type: 'object', properties: { index: uint, author: { $ref: '#/components/schemas/KeyRef' }, record: { type: 'object' }, status: { type: 'string', enum: ['active', 'revoked', 'superseded', 'expired'] } } },
+                items: { type: 'object', properties: { index: uint, author: { $ref: '#/components/schemas/KeyRef' }, record: { type: 'object' }, status: { type: 'string', enum: ['active', 'revoked', 'superseded', 'expired', 'void'] } } },
+              },
+              rulings: {
+                type: 'array',
+                description: 'Dispute rulings naming the work (first page only, the latest 100, absent when none): claims by attesters, which change no verdict the server gives (spec/policy.md §2, Rulings)',
+                items: {
+                  type: 'object',
+                  properties: { index: uint, author: { $ref: '#/components/schemas/KeyRef' }, owner: { $ref: '#/components/schemas/KeyRef' }, work: { type: 'array', items: { $ref: '#/components/schemas/WorkId' } }, statement: { type: 'string' } },
+                  required: ['index', 'author', 'owner', 'work'],
+                },
               },
               next: nextCursor('the grant index of the last consent on the page when more may follow (pass it as `after`), else null'),
             },
@@ -294,6 +303,62 @@ export const openapiDocument = {
         },
       },
     },
+    '/identities/{key}': {
+      get: {
+        summary: "Who is behind a key, as the log records it: the creator record's claims, the rotation chain, the attestations about it — the server's claim, each part checkable against the log by its index",
+        tags: ['queries'],
+        parameters: [pathParam('key', { $ref: '#/components/schemas/KeyRef' })],
+        responses: {
+          '200': json({
+            type: 'object',
+            properties: {
+              claim: { type: 'string', description: "labels the answer as the server's claim: verifiers check each record by its log index and trust only the attesters of their own trust policy" },
+              key: { $ref: '#/components/schemas/KeyRef' },
+              identity: { $ref: '#/components/schemas/KeyRef', description: 'the first key of the rotation chain the key belongs to' },
+              keys: {
+                type: 'array',
+                description: 'the keys of the identity in rotation order',
+                items: {
+                  type: 'object',
+                  properties: {
+                    key: { $ref: '#/components/schemas/KeyRef' },
+                    rotationIndex: { type: 'integer', description: 'log index of the creator record that rotated to this key' },
+                    creatorRecord: { type: 'integer', description: "log index of this key's latest creator record" },
+                  },
+                  required: ['key'],
+                },
+              },
+              creator: {
+                type: ['object', 'null'],
+                description: "the latest creator record of the identity's keys: its name and claims (unchecked by the server)",
+                properties: { index: { type: 'integer' }, key: { $ref: '#/components/schemas/KeyRef' }, name: { type: 'string' }, claims: { type: 'object' } },
+              },
+              attestations: {
+                type: 'array',
+                description: 'attestations about any key of the identity, by any attester, in log order',
+                items: {
+                  type: 'object',
+                  properties: {
+                    index: { type: 'integer' },
+                    attester: { $ref: '#/components/schemas/KeyRef' },
+                    subject: { $ref: '#/components/schemas/KeyRef' },
+                    role: { type: 'string', enum: ['creator', 'builder', 'rights-holder', 'agent'] },
+                    name: { type: 'string' },
+                    identifiers: { type: 'array', items: { type: 'string' } },
+                    validUntil: { type: 'string' },
+                    revocation: { type: 'object', properties: { index: { type: 'integer' }, reason: { type: 'string' }, compromisedSince: { type: 'integer' } }, required: ['index'] },
+                  },
+                  required: ['index', 'attester', 'subject', 'role', 'name'],
+                },
+              },
+            },
+            required: ['claim', 'key', 'identity', 'keys', 'creator', 'attestations'],
+          }),
+          '400': problem,
+          '404': problem,
+        },
+      },
+    },
     '/models/{builder}/{model}': {
       get: {
         summary: "A model's declared uses, lineage and retirement",
@@ -318,7 +383,7 @@ export const openapiDocument = {
     '/events': {
       get: {
         summary: 'Server-Sent Events: each new use of the creator’s (or the given) works once it is in a published checkpoint',
-        description: `Events: \`id: <useIndex>.<position>\`, \`event: use\`, \`data: <Use JSON>\`. Reconnect with \`Last-Event-ID\` to receive every later use first (replayed from the index a page at a time). \`: keepalive\` every 15 s. At most ${MAX_CREATOR_WORKS} \`work\` parameters.`,
+        description: `Events: \`id: <useIndex>.<position>\`, \`event: use\`, \`data: <Use JSON>\`. Reconnect with \`Last-Event-ID\` to receive every later use first (replayed from the index a page at a time). \`event: claim\` (no \`id:\`, live only): a new grant names a work the creator (or a given work's creators) already claimed, \`data: {grantIndex, work, claimant, author, claimedBy}\`. \`: keepalive\` every 15 s. At most ${MAX_CREATOR_WORKS} \`work\` parameters.`,
         tags: ['notifications'],
         parameters: [
           query('creator', { $ref: '#/components/schemas/KeyRef' }),
@@ -427,7 +492,23 @@ export const openapiDocument = {
         required: ['index', 'leafHash'],
       },
       ManifestRef: { type: 'object', properties: { root: hexHash, count: uint, expires }, required: ['root', 'count', 'expires'] },
-      Verdict: { type: 'object', properties: { verdict: { type: 'string' }, consentIndex: uint, reason: { type: 'string' }, distance: uint }, required: ['verdict', 'reason'] },
+      Verdict: {
+        type: 'object',
+        properties: {
+          verdict: { type: 'string' },
+          consentIndex: uint,
+          reason: { type: 'string' },
+          distance: uint,
+          compromisedKey: { type: 'object', properties: { key: { type: 'string' }, since: uint, recordIndex: uint }, required: ['key', 'since', 'recordIndex'] },
+          grantedBy: {
+            type: 'object',
+            description: 'The deciding grant was made on the creator’s behalf under a delegation (spec/policy.md §2, Delegation)',
+            properties: { agent: { $ref: '#/components/schemas/KeyRef' }, role: { type: 'string', enum: ['agent', 'rights-holder'] }, delegationIndex: uint },
+            required: ['agent', 'role', 'delegationIndex'],
+          },
+        },
+        required: ['verdict', 'reason'],
+      },
       Model: { type: 'object', properties: { builder: { $ref: '#/components/schemas/KeyRef' }, name: { type: 'string' }, version: { type: 'string' } } },
       ProofBundle: {
         type: 'object',

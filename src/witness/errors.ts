@@ -12,6 +12,9 @@ import { LedgerError } from '../errors.js';
  * - `size-conflict`       409: old size is not the latest cosigned size (WitnessConflictError)
  * - `root-conflict`       409: same size as the latest cosigned checkpoint, different root hash
  * - `bad-proof`           422: the consistency proof does not verify
+ * - `bad-log-time`        422: the checkpoint's time line is ahead of the witness's clock, before
+ *                         the time it last cosigned for the log, too old for a tree that grew,
+ *                         malformed, or missing where the log published one before (spec/witness.md)
  */
 export class WitnessError extends LedgerError {
   constructor(

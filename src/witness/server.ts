@@ -39,6 +39,9 @@ export interface WitnessServerOptions {
   /** 0 = any free port. */
   port?: number;
   now?: () => number;
+  /** The time line checks (spec/witness.md "Time"), in seconds; defaults in witness.ts. */
+  maxClockSkewSeconds?: number;
+  maxTimeAgeSeconds?: number;
   /** Connection limits (spec/api.md "Connections"); default those of the ledger server. */
   transport?: Partial<TransportLimits>;
   /** Pace of request bodies; default that of the ledger server. */
@@ -56,7 +59,7 @@ export async function startWitnessServer(opts: WitnessServerOptions): Promise<Ru
   await mkdir(opts.data, { recursive: true });
   const state = await WitnessState.open(join(opts.data, 'witness-db'));
   const signer = nodeSigner(opts.key);
-  const witness = new Witness({ key: opts.key, logs: opts.logs, state, hasher: nodeHasher, sign: (m) => signer.sign(m), now: opts.now });
+  const witness = new Witness({ key: opts.key, logs: opts.logs, state, hasher: nodeHasher, sign: (m) => signer.sign(m), now: opts.now, maxClockSkewSeconds: opts.maxClockSkewSeconds, maxTimeAgeSeconds: opts.maxTimeAgeSeconds });
   const app = createWitnessApp(witness, { bodyPace: opts.bodyPace });
   const host = opts.host ?? '127.0.0.1';
   const server: Server = createHttpServer(getRequestListener(app.fetch), opts.transport);

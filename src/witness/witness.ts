@@ -8,7 +8,9 @@ import {
   type Checkpoint,
   type PrivateKey,
   type Verifier,
+  LOG_TIME_KEYWORD,
   NoteError,
+  checkpointLogTime,
   cosignCheckpoint,
   formatCosignerVerifierKey,
   openNote,
@@ -32,7 +34,14 @@ export interface WitnessOptions {
   sign?: (msg: Uint8Array) => Uint8Array;
   /** POSIX seconds; default the wall clock. */
   now?: () => number;
+  /** How far a checkpoint's time line may be ahead of the witness's clock, in seconds (default 300). */
+  maxClockSkewSeconds?: number;
+  /** How old the time line of a checkpoint that grew may be, in seconds (default 600). */
+  maxTimeAgeSeconds?: number;
 }
+
+export const DEFAULT_WITNESS_CLOCK_SKEW_S = 300;
+export const DEFAULT_WITNESS_TIME_AGE_S = 600;
 
 export interface CosignResult {
   checkpoint: Checkpoint;
@@ -73,6 +82,7 @@ export class Witness {
       const latest = await this.opts.state.latest(checkpoint.origin);
       this.checkExtends(latest, req, checkpoint);
       const cosignedAt = this.now();
+      this.checkTime(latest, checkpoint, cosignedAt);
       const line = cosignCheckpoint(text, this.opts.key, cosignedAt, this.opts.sign);
       const note = signNote(text, [], [...logSignatures, line]);
       await this.opts.state.commit({ origin: checkpoint.origin, size: checkpoint.size, rootHash: checkpoint.rootHash, note, cosignedAt });
@@ -103,6 +113,37 @@ export class Witness {
       return { checkpoint, text, logSignatures: verified.map((s) => s.line) };
     } catch (e) {
       if (e instanceof NoteError) throw new WitnessError(403, 'untrusted-signature', e.message, 'checkpoint.signatures');
+      throw e;
+    }
+  }
+
+  /**
+   * The checkpoint's time line (spec/witness.md "Time"), when it has one or the last checkpoint
+   * cosigned for the log had one: not ahead of this witness's clock by more than the skew, not
+   * before the time last cosigned, and for a tree that grew, not older than the maximum age.
+   */
+  private checkTime(latest: LatestCheckpoint | undefined, next: Checkpoint, now: number): void {
+    const time = this.logTimeOf(next, 'checkpoint');
+    const previous = latest && this.logTimeOf(parseCheckpoint(parseNote(latest.note).text), 'the checkpoint cosigned before');
+    const refuse = (message: string) => new WitnessError(422, 'bad-log-time', message, 'checkpoint.extensions');
+    if (!time) {
+      if (previous) throw refuse(`the checkpoint has no ${LOG_TIME_KEYWORD} line, but the one cosigned at size ${latest!.size} had one (${previous.time})`);
+      return;
+    }
+    const skew = this.opts.maxClockSkewSeconds ?? DEFAULT_WITNESS_CLOCK_SKEW_S;
+    const witnessTime = new Date(now * 1000).toISOString().replace('.000Z', 'Z');
+    if (time.seconds > now + skew) throw refuse(`the checkpoint's time ${time.time} is ${time.seconds - now} s ahead of this witness's clock (${witnessTime}); at most ${skew} s is allowed`);
+    if (previous && time.seconds < previous.seconds) throw refuse(`the checkpoint's time ${time.time} is before ${previous.time}, the time of the checkpoint cosigned at size ${latest!.size}: a log's time never goes back`);
+    const maxAge = this.opts.maxTimeAgeSeconds ?? DEFAULT_WITNESS_TIME_AGE_S;
+    const grew = next.size > (latest?.size ?? 0);
+    if (grew && time.seconds < now - maxAge) throw refuse(`the checkpoint grew to ${next.size} but its time ${time.time} is ${now - time.seconds} s behind this witness's clock (${witnessTime}); at most ${maxAge} s is allowed`);
+  }
+
+  private logTimeOf(checkpoint: Checkpoint, what: string): { time: string; seconds: number } | undefined {
+    try {
+      return checkpointLogTime(checkpoint);
+    } catch (e) {
+      if (e instanceof NoteError) throw new WitnessError(422, 'bad-log-time', `${what}: ${e.message}`, 'checkpoint.extensions');
       throw e;
     }
   }

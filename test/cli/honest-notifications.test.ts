@@ -46,14 +46,15 @@ async function pvl(...args: string[]): Promise<{ stdout: string; stderr: string;
 
 async function json(...args: string[]): Promise<Record<string, unknown>> {
   const r = await pvl(...args, '--json');
-  expect(r.stderr.split('\n').filter((l) => l.startsWith('pvl:'))).toEqual([]);
+  expect(pvlLines(r.stderr)).toEqual([]);
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
 /** stdout JSON lines of `pvl watch --json`. */
 const lines = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-const pvlLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('pvl:'));
+/** The `pvl:` lines of stderr but notes (spec/cli.md: a note before signing is not an error). */
+const pvlLines = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('pvl:') && !l.startsWith('pvl: note:'));
 
 function startServer(data: string): Promise<string> {
   const proc = spawn(process.execPath, [MAIN, 'serve', '--data', data, '--port', '0'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -136,6 +137,12 @@ describe('pvl watch and pvl verify believe only the proofs', () => {
   // Alice's photo is known by its perceptual code P; Bob trains on a re-encoding 3 bits away.
   const P = 'phash:0123456789abcdef';
   const nearP = 'phash:0123456789abcde8';
+  // Log indexes of the records set up below: a clock record of the log's may precede each
+  // submission (spec/policy.md "The clock"), so they are read from the answers.
+  let aliceGrant: number;
+  let carolGrant: number;
+  let painterUse: number;
+  let singerUse: number;
   const photo = sha256Id('alice: a photo');
   const nearCopy = sha256Id('a re-encoding of alice’s photo');
   const server = () => ['--server', url, '--vkey', 'log.vkey'];
@@ -154,12 +161,15 @@ describe('pvl watch and pvl verify believe only the proofs', () => {
     const key = parsePrivateKey((await readFile(join(dir, 'alice.key'), 'utf8')).trim());
     const entry = signRecord(grant({ key, ref: formatKeyRef(key.publicKey), signer: nodeSigner(key) }, [[wa], [photo, P]], { time: formatRecordTime(new Date()) }), nodeSigner(key), { verify });
     const granted = await fetch(`${url}/records?wait=checkpoint`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(entry).toString('utf8') });
-    expect([granted.status, ((await granted.json()) as { index: number }).index]).toEqual([201, 0]);
-    expect((await json('consent', 'grant', ...server(), '--key', 'carol.key', '--work', wc, '--allow', 'ai_training')).index).toBe(1);
-    await writeFile(join(dir, 'alice-items.jsonl'), `${JSON.stringify({ work: wa, consent: 0 })}\n${JSON.stringify({ work: [nearCopy, nearP], consent: 'none' })}\n`);
-    expect((await json('use', 'declare', ...server(), '--key', 'bob.key', '--model', 'painter@1', '--items', 'alice-items.jsonl')).index).toBe(2);
-    await writeFile(join(dir, 'carol-items.jsonl'), `${JSON.stringify({ work: wc, consent: 1 })}\n`);
-    expect((await json('use', 'declare', ...server(), '--key', 'bob.key', '--model', 'singer@1', '--items', 'carol-items.jsonl')).index).toBe(3);
+    expect(granted.status).toBe(201);
+    aliceGrant = ((await granted.json()) as { index: number }).index;
+    expect(aliceGrant).toBe(1); // after the log's first clock record
+    carolGrant = Number((await json('consent', 'grant', ...server(), '--key', 'carol.key', '--work', wc, '--allow', 'ai_training')).index);
+    await writeFile(join(dir, 'alice-items.jsonl'), `${JSON.stringify({ work: wa, consent: aliceGrant })}\n${JSON.stringify({ work: [nearCopy, nearP], consent: 'none' })}\n`);
+    painterUse = Number((await json('use', 'declare', ...server(), '--key', 'bob.key', '--model', 'painter@1', '--items', 'alice-items.jsonl')).index);
+    await writeFile(join(dir, 'carol-items.jsonl'), `${JSON.stringify({ work: wc, consent: carolGrant })}\n`);
+    singerUse = Number((await json('use', 'declare', ...server(), '--key', 'bob.key', '--model', 'singer@1', '--items', 'carol-items.jsonl')).index);
+    expect(aliceGrant < carolGrant && carolGrant < painterUse && painterUse < singerUse).toBe(true);
   }, 60000);
 
   it('reports uses from the proofs: index, position, work, model, builder; a near copy with its distance recomputed; the verdict as the server’s', async () => {
@@ -168,8 +178,8 @@ describe('pvl watch and pvl verify believe only the proofs', () => {
     expect(r.code).toBe(0);
     const reports = lines(r.stdout);
     expect(reports.map((u) => [u.id, u.index, u.position, u.work, u.model, u.builder, u.proof, u.grant])).toEqual([
-      ['2.0', 2, 0, wa, 'painter@1', bob, 'verified', 0],
-      ['2.1', 2, 1, nearP, 'painter@1', bob, 'verified', 0],
+      [`${painterUse}.0`, painterUse, 0, wa, 'painter@1', bob, 'verified', aliceGrant],
+      [`${painterUse}.1`, painterUse, 1, nearP, 'painter@1', bob, 'verified', aliceGrant],
     ]);
     expect(reports[1].near).toEqual({ of: photo, id: P, distance: 3 });
     expect(reports[0]).not.toHaveProperty('verdict');
@@ -187,16 +197,16 @@ describe('pvl watch and pvl verify believe only the proofs', () => {
     expect(r.code).toBe(1);
     expect(pvlLines(r.stderr)).toEqual([expect.stringMatching(/^pvl: 1 server fault/)]);
     const out = lines(r.stdout);
-    expect(out.filter((l) => l.fault).map((l) => l.fault)).toEqual([expect.stringMatching(/^use 9007199254740000\.1: .*proves log index 2 item 1/)]);
-    expect(out.filter((l) => l.id).map((l) => l.id)).toEqual(['2.0']);
+    expect(out.filter((l) => l.fault).map((l) => l.fault)).toEqual([expect.stringMatching(new RegExp(`^use 9007199254740000\\.1: .*proves log index ${painterUse} item 1`))]);
+    expect(out.filter((l) => l.id).map((l) => l.id)).toEqual([`${painterUse}.0`]);
     const state = JSON.parse(await readFile(join(dir, 'inflated.json'), 'utf8'));
-    expect(state.lastEventId).toBe('2.0');
+    expect(state.lastEventId).toBe(`${painterUse}.0`);
     expect(JSON.stringify(state)).not.toContain('9007199254740000');
 
     // Restarted from the same state against the honest server: the next real use still arrives.
     const next = await pvl('watch', ...server(), '--creator', 'alice.key', '--state', 'inflated.json', '--once', '--json');
     expect(next.code).toBe(0);
-    expect(lines(next.stdout).map((l) => l.id)).toEqual(['2.1']);
+    expect(lines(next.stdout).map((l) => l.id)).toEqual([`${painterUse}.1`]);
   }, 30000);
 
   it('a valid bundle of another creator’s work is a fault, not this creator’s use', async () => {
@@ -208,13 +218,13 @@ describe('pvl watch and pvl verify believe only the proofs', () => {
     expect(r.code).toBe(1);
     const out = lines(r.stdout);
     expect(out.filter((l) => l.id).map((l) => l.work)).toEqual([wa, nearP]);
-    expect(out.filter((l) => l.fault).map((l) => l.fault)).toEqual([expect.stringContaining(`use 3.0: the proven item (${wc}) is none of the works of ${alice}`)]);
+    expect(out.filter((l) => l.fault).map((l) => l.fault)).toEqual([expect.stringContaining(`use ${singerUse}.0: the proven item (${wc}) is none of the works of ${alice}`)]);
     // The same bundle for watched work ids that are not carol's.
     tamper = { json: (path, body) => (path === `/works/${wa}/uses` ? { ...body, uses: [...body.uses, ...carols.uses] } : undefined) };
     const byWork = await pvl('watch', ...viaProxy(), '--work', wa, '--once', '--json');
     tamper = {};
     expect(byWork.code).toBe(1);
-    expect(lines(byWork.stdout).filter((l) => l.id).map((l) => l.id)).toEqual(['2.0']);
+    expect(lines(byWork.stdout).filter((l) => l.id).map((l) => l.id)).toEqual([`${painterUse}.0`]);
   }, 30000);
 
   it('a relabelled model or builder is a fault; nothing unproven is printed as the use', async () => {
@@ -226,12 +236,12 @@ describe('pvl watch and pvl verify believe only the proofs', () => {
     expect(out.filter((l) => l.id)).toEqual([]);
     expect(out.map((l) => l.fault)).toEqual([
       expect.stringContaining(`the server says innocent@1 by ${carol}, but the proven record is painter@1 by ${bob}`),
-      expect.stringContaining('use 2.1: the server says innocent@1'),
+      expect.stringContaining(`use ${painterUse}.1: the server says innocent@1`),
     ]);
   }, 30000);
 
   it('an SSE id that is not the proven use is a fault and does not move lastEventId', async () => {
-    await writeFile(join(dir, 'sse.json'), JSON.stringify({ type: 'pvl.watch-state/v1', checkpoint: null, lastEventId: '2.1' }));
+    await writeFile(join(dir, 'sse.json'), JSON.stringify({ type: 'pvl.watch-state/v1', checkpoint: null, lastEventId: `${painterUse}.1` }));
     tamper = { sse: (text) => text.replace(/^id: \d+\.\d+$/m, 'id: 9007199254740000.0') };
     const proc = spawn(process.execPath, [MAIN, 'watch', ...viaProxy(), '--creator', 'alice.key', '--state', 'sse.json', '--json', '--interval', '60'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     procs.push(proc);
@@ -240,11 +250,11 @@ describe('pvl watch and pvl verify believe only the proofs', () => {
     try {
       streamOpened = false;
       await expect.poll(() => streamOpened, { timeout: 10000 }).toBe(true);
-      await writeFile(join(dir, 'later.jsonl'), `${JSON.stringify({ work: wa, consent: 0 })}\n`);
+      await writeFile(join(dir, 'later.jsonl'), `${JSON.stringify({ work: wa, consent: aliceGrant })}\n`);
       const later = await json('use', 'declare', ...server(), '--key', 'bob.key', '--model', 'painter@2', '--items', 'later.jsonl');
       await expect.poll(() => out.length, { timeout: 15000 }).toBeGreaterThan(0);
       expect(out.map((l) => JSON.parse(l))).toEqual([{ fault: expect.stringContaining(`the event id "9007199254740000.0" is not the proven use ${later.index}.0`) }]);
-      expect(JSON.parse(await readFile(join(dir, 'sse.json'), 'utf8')).lastEventId).toBe('2.1');
+      expect(JSON.parse(await readFile(join(dir, 'sse.json'), 'utf8')).lastEventId).toBe(`${painterUse}.1`);
     } finally {
       tamper = {};
       proc.kill('SIGTERM');
@@ -262,7 +272,7 @@ describe('pvl watch and pvl verify believe only the proofs', () => {
     expect(ok).not.toMatch(/consented|verdict/i);
     expect(ok).toContain('position=0');
     expect(says).toMatch(/^server says: consented .*not proven/);
-    expect(await json('verify', 'bundle.json', '--vkey', 'log.vkey')).toMatchObject({ ok: true, index: 2, position: 0, work: wa, serverVerdict: { verdict: 'consented' } });
+    expect(await json('verify', 'bundle.json', '--vkey', 'log.vkey')).toMatchObject({ ok: true, index: painterUse, position: 0, work: wa, serverVerdict: { verdict: 'consented' } });
   }, 30000);
 
   it('a rolled-back checkpoint ends watch with exit 1 and both signed checkpoints saved', async () => {
@@ -311,36 +321,51 @@ describe('receipts', () => {
     const on = (u: string) => ['--server', u, '--vkey', 'public.vkey', '--receipts', 'dave-receipts'];
     const registered = await json('creator', 'register', ...on(publicUrl), '--key', 'dave.key', '--name', 'Dave');
     const granted = await json('consent', 'grant', ...on(publicUrl), '--key', 'dave.key', '--work', wd, '--allow', 'ai_training');
-    expect(registered.receiptFile).toMatch(/^dave-receipts\/0-[0-9a-f]{16}\.json$/);
+    expect(registered.index).toBe(1); // after the log's first clock record (spec/policy.md "The clock")
+    expect(registered.receiptFile).toMatch(/^dave-receipts\/1-[0-9a-f]{16}\.json$/);
     const receipt = JSON.parse(await readFile(join(dir, String(granted.receiptFile)), 'utf8'));
-    expect(receipt).toMatchObject({ type: 'pvl.record-proof/v1', index: 1, leafHash: granted.leafHash, server: publicUrl });
+    expect(receipt).toMatchObject({ type: 'pvl.record-proof/v1', index: granted.index, leafHash: granted.leafHash, server: publicUrl });
+    const publicSize = Number(granted.index) + 1;
     expect(await json('verify', String(granted.receiptFile), '--vkey', 'public.vkey')).toMatchObject({ ok: true, kind: 'record-proof', recordType: 'consent-grant' });
 
-    // The fork shows the same history, then takes the revocation the public log never sees.
+    // The fork shows the same records (with its own clock records), then takes the revocation
+    // the public log never sees: in a later second, so that a clock record precedes it and the
+    // fork's tree is larger than the public one.
+    let forkGrant = -1;
     for (const f of [registered.receiptFile, granted.receiptFile]) {
       const { entry } = JSON.parse(await readFile(join(dir, String(f)), 'utf8'));
       const res = await fetch(`${forkUrl}/records?wait=checkpoint`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.from(entry, 'base64').toString('utf8') });
       expect(res.status).toBe(201);
+      forkGrant = ((await res.json()) as { index: number }).index;
     }
-    const revoked = await json('consent', 'revoke', ...on(forkUrl), '--key', 'dave.key', '--grant', '1');
-    expect(revoked.index).toBe(2);
+    const second = Math.floor(Date.now() / 1000);
+    while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 50));
+    const revoked = await json('consent', 'revoke', ...on(forkUrl), '--key', 'dave.key', '--grant', String(forkGrant));
+    const revokedIndex = Number(revoked.index);
+    expect(revokedIndex).toBe(forkGrant + 2);
+    expect(revokedIndex + 1).toBeGreaterThan(publicSize);
 
     const check = ['receipts', 'check', '--server', publicUrl, '--vkey', 'public.vkey', '--dir', 'dave-receipts', '--evidence-dir', 'fork-evidence'];
     const human = await pvl(...check);
     expect(human.code).toBe(1);
-    expect(pvlLines(human.stderr)).toEqual([expect.stringMatching(/^pvl: receipts: 1 of 3 not proven in the log at size 2; index 2 \(consent-revocation, .*\): its checkpoint \(size 3\) is beyond the log's \(size 2\)/)]);
+    expect(pvlLines(human.stderr)).toEqual([
+      expect.stringMatching(new RegExp(`^pvl: receipts: 1 of 3 not proven in the log at size ${publicSize}; index ${revokedIndex} \\(consent-revocation, .*\\): its checkpoint \\(size ${revokedIndex + 1}\\) is beyond the log's \\(size ${publicSize}\\)`)),
+    ]);
     expect(human.stdout).toMatch(/Index\s+Record\s+Receipt size\s+Status/);
     const asJson = await pvl(...check, '--json');
     expect(asJson.code).toBe(1);
     const report = JSON.parse(asJson.stdout);
     expect(report.receipts.map((r: { index: number; recordType: string; status: string }) => [r.index, r.recordType, r.status])).toEqual([
-      [0, 'creator', 'ok'],
-      [1, 'consent-grant', 'ok'],
-      [2, 'consent-revocation', 'ahead'],
+      [registered.index, 'creator', 'ok'],
+      [granted.index, 'consent-grant', 'ok'],
+      [revokedIndex, 'consent-revocation', 'ahead'],
     ]);
 
-    // Once the public log reaches the same size with another entry, the fork is proven.
-    await json('creator', 'register', '--server', publicUrl, '--vkey', 'public.vkey', '--key', 'eve.key', '--name', 'Eve', '--receipts', 'eve-receipts');
+    // Once the public log reaches the fork's size with other entries, the fork is proven.
+    for (let n = 1, size = publicSize; size <= revokedIndex; n++) {
+      const eve = await json('creator', 'register', '--server', publicUrl, '--vkey', 'public.vkey', '--key', 'eve.key', '--name', `Eve ${n}`, '--receipts', 'eve-receipts');
+      size = Number(eve.index) + 1;
+    }
     const forked = await pvl(...check, '--json');
     expect(forked.code).toBe(1);
     const row = JSON.parse(forked.stdout).receipts[2];
@@ -349,8 +374,15 @@ describe('receipts', () => {
     expect(holds.code).toBe(0);
     expect(holds.stdout).toMatch(/evidence holds/);
 
-    // Against the fork itself every receipt checks out: what matters is which log is public.
-    expect((await pvl('receipts', 'check', '--server', forkUrl, '--vkey', 'public.vkey', '--dir', 'dave-receipts')).code).toBe(0);
+    // Against the fork itself its own receipt checks out, and the public log's receipts prove the
+    // split too: the two logs' clock records differ from entry 0 on (spec/policy.md "The clock").
+    const againstFork = await pvl('receipts', 'check', '--server', forkUrl, '--vkey', 'public.vkey', '--dir', 'dave-receipts', '--evidence-dir', 'fork-evidence', '--json');
+    expect(againstFork.code).toBe(1);
+    expect(JSON.parse(againstFork.stdout).receipts.map((r: { index: number; status: string }) => [r.index, r.status])).toEqual([
+      [registered.index, 'inconsistent'],
+      [granted.index, 'inconsistent'],
+      [revokedIndex, 'ok'],
+    ]);
   }, 60000);
 
   it('under TRUST a submission whose checkpoint lacks the witness quorum is refused and no receipt kept', async () => {

@@ -37,7 +37,8 @@ type Action =
   | { kind: 'rotate'; from: Pick; to: Pick }
   | { kind: 'use'; builder: Pick; model: Pick; items: Array<{ work: Pick; near: Pick | null; consent: Pick | null; byLeaf: boolean }>; commercial: boolean; time: Pick }
   | { kind: 'lineage'; builder: Pick; model: Pick; parent: Pick }
-  | { kind: 'retire'; builder: Pick; model: Pick; effective: Pick };
+  | { kind: 'retire'; builder: Pick; model: Pick; effective: Pick }
+  | { kind: 'clock'; time: Pick; byLog: boolean };
 
 const pick = fc.nat(1000);
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
@@ -48,7 +49,12 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('use' as const), builder: pick, model: pick, items: fc.array(fc.record({ work: pick, near: maybe(pick), consent: maybe(pick), byLeaf: fc.boolean() }), { minLength: 1, maxLength: 4 }), commercial: fc.boolean(), time: pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('lineage' as const), builder: pick, model: pick, parent: pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retire' as const), builder: pick, model: pick, effective: pick }) },
+  // The log's clock (spec/policy.md §1), in any order; one by another key tells nothing.
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('clock' as const), time: pick, byLog: fc.boolean() }) },
 );
+
+/** The log's key: its clock records set the logged time of the records after them. */
+const LOG = testKey('facts-log');
 
 const of = <T>(list: readonly T[], p: Pick) => list[p % list.length];
 
@@ -101,6 +107,10 @@ function buildLog(actions: Action[]): ParsedRecord[] {
       case 'retire':
         signer = of(BUILDERS, a.builder);
         payload = retirement(signer, of(MODELS, a.model), of(TIMES, a.effective));
+        break;
+      case 'clock':
+        signer = a.byLog ? LOG : KEY_POOL[1];
+        payload = { type: 'clock', v: 1, author: signer.ref, time: of(TIMES, a.time) };
         break;
     }
     records.push(signed(payload, signer));
@@ -177,9 +187,10 @@ describe('StoredPolicyFacts', () => {
         const background: Array<Promise<void>> = [];
         const entries = { readEntry: async (i: number) => records[i]?.entryBytes, findByLeafHash: async (h: Uint8Array) => byLeaf.get(toHex(h)) };
         const sizes = { records: 2, uses: 1, lists: 2, leaves: 2 };
-        const reference = new ConsentPolicy();
+        const clockKey = LOG.ref as KeyRef;
+        const reference = new ConsentPolicy({ clockKey });
         let facts = await StoredPolicyFacts.open(space, entries, sizes);
-        let stored = new ConsentPolicy({ facts, size: facts.fed });
+        let stored = new ConsentPolicy({ facts, size: facts.fed, clockKey });
         for (const [index, record] of records.entries()) {
           reference.apply(index, record);
           await facts.run(() => stored.apply(index, record));
@@ -196,7 +207,7 @@ describe('StoredPolicyFacts', () => {
             await Promise.all(background.splice(0));
             // A crash: what was not flushed is gone, and the ledger applies the log again from F.
             facts = await StoredPolicyFacts.open(space, entries, sizes);
-            stored = new ConsentPolicy({ facts, size: facts.fed });
+            stored = new ConsentPolicy({ facts, size: facts.fed, clockKey });
             for (let again = facts.fed; again <= index; again++) await facts.run(() => stored.apply(again, records[again]));
           }
         }
@@ -212,7 +223,8 @@ describe('StoredPolicyFacts', () => {
         const uses: number[] = [];
         for await (const index of reopened.useIndexes()) uses.push(index);
         expect(uses).toEqual(records.flatMap((r, i) => (r.payload.type === 'training-use' ? [i] : [])));
-        const afterReopen = new ConsentPolicy({ facts: reopened, size: reopened.fed });
+        expect(reopened.clock()).toEqual(reference.clock);
+        const afterReopen = new ConsentPolicy({ facts: reopened, size: reopened.fed, clockKey });
         expect(await reopened.run(() => answers(afterReopen, records))).toEqual(answers(reference, records));
       }),
       { numRuns: 60 },

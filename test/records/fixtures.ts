@@ -166,15 +166,18 @@ const creatorArb = fc
       type: fc.constant('creator' as const),
       ...common,
       name: lineArb(60),
-      claims: fc.record({ website: urlArb, profiles: fc.uniqueArray(urlArb, { minLength: 1, maxLength: 3 }), emailSha256: hexArb(32) }, { requiredKeys: ['emailSha256'] }),
-      rotate: fc.boolean(),
+      claims: fc.record({ website: urlArb, profiles: fc.uniqueArray(urlArb, { minLength: 1, maxLength: 3 }), emailSha256: hexArb(32), emailCommitment: hexArb(32) }, { requiredKeys: ['emailCommitment'] }),
+      next: hexArb(32),
+      rotate: fc.constantFrom('no', 'endorsed', 'by commitment'),
+      compromisedSince: fc.nat(1000),
     },
-    { requiredKeys: ['type', 'v', 'author', 'time', 'name', 'rotate'] },
+    { requiredKeys: ['type', 'v', 'author', 'time', 'rotate'] },
   )
-  .map(({ rotate, ...record }) => {
-    if (!rotate) return record;
+  .map(({ rotate, compromisedSince, ...record }) => {
+    if (rotate === 'no') return record;
     const from = KEY_POOL.find((k) => k.ref !== record.author)!;
-    return { ...record, rotation: signKeyRotation(from.signer, from.ref, record.author) };
+    if (rotate === 'endorsed') return { ...record, rotation: signKeyRotation(from.signer, from.ref, record.author) };
+    return { ...record, rotation: { from: from.ref }, ...(compromisedSince !== undefined ? { compromised: { since: compromisedSince } } : {}) };
   });
 
 const grantArb = fc
@@ -255,8 +258,61 @@ const retirementArb = fc.record(
   { requiredKeys: ['type', 'v', 'author', 'time', 'model', 'status', 'effective'] },
 );
 
+/** The log's clock (spec/policy.md "The clock"): the common fields and nothing else. */
+const clockArb = fc.record({ type: fc.constant('clock' as const), ...common });
+
 /** Any valid payload, of every record type. */
-export const payloadArb: fc.Arbitrary<RecordPayload> = fc.oneof(creatorArb, grantArb, revocationArb, trainingUseArb, lineageArb, retirementArb) as fc.Arbitrary<RecordPayload>;
+/** Another pool key than `author`: for fields that must name someone else (agent, onBehalfOf). */
+const otherKey = (author: string, pick: number) => KEY_POOL.map((k) => k.ref).filter((r) => r !== author)[pick % (KEY_POOL.length - 1)];
+
+const delegationArb = fc
+  .record(
+    {
+      type: fc.constant('delegation' as const),
+      ...common,
+      agentPick: fc.nat(),
+      role: fc.constantFrom('agent' as const, 'rights-holder' as const),
+      powers: fc.constantFrom(['grant' as const], ['revoke' as const], ['grant' as const, 'revoke' as const], ['revoke' as const, 'grant' as const]),
+      works: fc.oneof(fc.constant('all' as const), fc.uniqueArray(workIdsArb, { minLength: 1, maxLength: 4, selector: (ids) => ids[0] })),
+      validUntil: timeArb,
+    },
+    { requiredKeys: ['type', 'v', 'author', 'time', 'agentPick', 'role', 'powers', 'works'] },
+  )
+  .map(({ agentPick, ...d }) => ({ ...d, agent: otherKey(d.author, agentPick) }));
+
+const delegationRevocationArb = fc.record(
+  { type: fc.constant('delegation-revocation' as const), ...common, delegation: recordRefArb, reason: proseArb(200) },
+  { requiredKeys: ['type', 'v', 'author', 'time', 'delegation'] },
+);
+
+const rulingArb = fc.record(
+  { type: fc.constant('dispute-ruling' as const), ...common, work: workIdsArb, owner: keyRefArb, statement: proseArb(200) },
+  { requiredKeys: ['type', 'v', 'author', 'time', 'work', 'owner'] },
+);
+
+/** A grant or revocation, sometimes on behalf of another pool key. */
+const onBehalf = <T extends { author: string }>(arb: fc.Arbitrary<T>) =>
+  fc.tuple(arb, fc.option(fc.nat(), { nil: undefined })).map(([r, pick]) => (pick === undefined ? r : { ...r, onBehalfOf: otherKey(r.author, pick) }));
+
+const attestationArb = fc
+  .record(
+    {
+      type: fc.constant('attestation' as const),
+      ...common,
+      subjectPick: fc.nat(),
+      role: fc.constantFrom('creator' as const, 'builder' as const, 'rights-holder' as const, 'agent' as const),
+      name: lineArb(200),
+      identifiers: fc.uniqueArray(fc.oneof(urlArb, lineArb(40).filter((s) => !/^https?:/i.test(s))), { minLength: 1, maxLength: 16 }),
+      validUntil: timeArb,
+    },
+    { requiredKeys: ['type', 'v', 'author', 'time', 'subjectPick', 'role', 'name'] },
+  )
+  .map(({ subjectPick, ...a }) => ({ ...a, subject: otherKey(a.author, subjectPick) }));
+const attestationRevocationArb = fc.record(
+  { type: fc.constant('attestation-revocation' as const), ...common, attestation: recordRefArb, reason: proseArb(1000), compromisedSince: logIndexArb },
+  { requiredKeys: ['type', 'v', 'author', 'time', 'attestation'] },
+);
+export const payloadArb: fc.Arbitrary<RecordPayload> = fc.oneof(creatorArb, onBehalf(grantArb), onBehalf(revocationArb), trainingUseArb, lineageArb, retirementArb, clockArb, delegationArb, delegationRevocationArb, rulingArb, attestationArb, attestationRevocationArb) as fc.Arbitrary<RecordPayload>;
 
 export function signerOf(ref: KeyRef): TestKey {
   return KEY_POOL.find((k) => k.ref === ref)!;

@@ -433,6 +433,8 @@ function readCases(): Case[] {
     { name: 'work id unknown scheme', send: get('/works/md5:00/uses'), status: 400, code: 'bad-work-id', field: 'work' },
     { name: 'work id short hex', send: get('/works/sha256:abcd/consents'), status: 400, code: 'bad-work-id', field: 'work' },
     { name: 'creator key malformed', send: get('/creators/ed25519:xyz/uses'), status: 400, code: 'bad-key', field: 'creator' },
+    { name: 'identity key malformed', send: get('/identities/ed25519:xyz'), status: 400, code: 'bad-key', field: 'key' },
+    { name: 'identity unknown to the log', send: get(`/identities/ed25519:${'0'.repeat(64)}`), status: 404, code: 'unknown-identity', field: 'key' },
     { name: 'model builder malformed', send: get('/models/bob/m@1'), status: 400, code: 'bad-key', field: 'builder' },
     { name: 'model without version', send: get(`/models/${builder1.ref}/m`), status: 400, code: 'bad-model', field: 'model' },
     { name: 'manifest root malformed', send: get('/manifests/ABC'), status: 400, code: 'bad-parameter', field: 'root' },
@@ -635,7 +637,7 @@ describe('the bad input corpus', () => {
       for (const c of cases) {
         const r = results.get(c.name)!;
         // Progress lines may precede it on stderr (spec/cli.md); the error is the one `pvl:` line.
-        const lines = r.stderr.split('\n').filter((l) => l.startsWith('pvl:'));
+        const lines = r.stderr.split('\n').filter((l) => l.startsWith('pvl:') && !l.startsWith('pvl: note:'));
         expect({ name: c.name, failed: r.code !== 0, lines: lines.length, stdout: r.stdout }).toEqual({ name: c.name, failed: true, lines: 1, stdout: '' });
         expect(lines[0], c.name).toMatch(c.says);
       }

@@ -4,9 +4,11 @@ import { download, h } from '../dom.js';
 
 const BAD_VERDICTS = new Set(['no-consent', 'revoked', 'expired', 'use-not-allowed', 'commercial-not-allowed', 'licensee-mismatch', 'wrong-author', 'disputed', 'retention-overdue', 'unconsented-near-copy']);
 
-export function verdictBadge(verdict: { verdict: string; reason?: string; distance?: number }): HTMLElement {
+export function verdictBadge(verdict: { verdict: string; reason?: string; distance?: number; compromisedKey?: { key: string; since: number; recordIndex: number } }): HTMLElement {
   const near = verdict.distance !== undefined ? ` (near copy, distance ${verdict.distance})` : '';
-  return h('span', { class: `verdict ${verdict.verdict === 'consented' ? 'consented' : BAD_VERDICTS.has(verdict.verdict) ? 'bad' : ''}`, title: verdict.reason ?? '' }, `${verdict.verdict}${near}`);
+  // A use the builder's key declared while stolen: still shown (it is evidence), but flagged.
+  const stolen = verdict.compromisedKey ? `, declared by a key its builder reported stolen (record ${verdict.compromisedKey.recordIndex})` : '';
+  return h('span', { class: `verdict ${verdict.verdict === 'consented' ? 'consented' : BAD_VERDICTS.has(verdict.verdict) ? 'bad' : ''}`, title: verdict.reason ?? '' }, `${verdict.verdict}${near}${stolen}`);
 }
 
 /** The mark of a use report being checked (TrustedLog.verifyUse); failures are shown, never hidden. */

@@ -2,7 +2,8 @@
  * Live notifications: new uses of the creator's works arrive over SSE once they are in a
  * checkpoint. Each is shown as its proof shows it, and only if the proven item is one of the
  * creator's works (a grant of theirs names it, or it is a near copy of one); anything else is
- * listed as a server fault and not counted.
+ * listed as a server fault and not counted. A `claim` event (another key's grant names one of the
+ * creator's works) is shown as the server says it: the page does not prove it.
  */
 import { CreatorWorks } from '../../src/client/index.js';
 import { api } from '../api.js';
@@ -29,12 +30,19 @@ export class NotificationsView {
     this.source = new EventSource(`/events?creator=${encodeURIComponent(creator)}`);
     this.state.textContent = `Following new uses of works by ${short(creator)} while this page is open.`;
     this.source.addEventListener('use', (e) => this.add(parse((e as MessageEvent<string>).data), (e as MessageEvent<string>).lastEventId));
+    this.source.addEventListener('claim', (e) => this.addClaim(parseClaim((e as MessageEvent<string>).data)));
     this.source.addEventListener('error', () => {
       this.state.textContent = 'Connection lost; reconnecting (no use will be missed).';
     });
     this.source.addEventListener('open', () => {
       this.state.textContent = `Following new uses of works by ${short(creator)} while this page is open.`;
     });
+  }
+
+  private addClaim(claim: ClaimNotice | null): void {
+    if (!claim) return;
+    const text = `${claim.work} is also claimed by ${short(claim.claimant)} in grant ${claim.grantIndex} — a use of it may be judged disputed (server says; not proven here)`;
+    this.list.prepend(h('li', { class: 'card fault' }, h('strong', { class: 'claim' }, 'Another key claims your work'), h('p', { class: 'ids' }, text)));
   }
 
   private add(use: Use | null, eventId: string): void {
@@ -58,6 +66,22 @@ export class NotificationsView {
       if ('Notification' in window && Notification.permission === 'granted') new Notification('Your work was declared for AI training', { body: `${o.use.model.name}@${o.use.model.version} (server says: ${o.claims.verdict?.verdict ?? 'no verdict'})` });
       else if ('Notification' in window && Notification.permission === 'default') void Notification.requestPermission();
     });
+  }
+}
+
+/** spec/api.md, Notifications: `event: claim`. */
+interface ClaimNotice {
+  grantIndex: number;
+  work: string;
+  claimant: string;
+}
+
+function parseClaim(data: string): ClaimNotice | null {
+  try {
+    const c = JSON.parse(data) as Partial<ClaimNotice>;
+    return typeof c.grantIndex === 'number' && typeof c.work === 'string' && typeof c.claimant === 'string' ? (c as ClaimNotice) : null;
+  } catch {
+    return null;
   }
 }
 

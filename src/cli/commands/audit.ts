@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LedgerClient } from '../../client/index.js';
 import { ConsentPolicy, type Judgement, type Verdict } from '../../policy/index.js';
-import { type ParsedRecord, MANIFEST_ITEM_SIZE, decodeManifestItem, decodeRecord, type TrainingUseRecord, type UseItem } from '../../records/index.js';
+import { type ParsedRecord, MANIFEST_ITEM_SIZE, formatKeyRef, decodeManifestItem, decodeRecord, type TrainingUseRecord, type UseItem } from '../../records/index.js';
 import { type ManifestHashPool, manifestHashPool } from '../../platform/manifest-hash-pool.js';
 import { verifyPool } from '../../platform/verify-pool.js';
 import { loadCheckpoint, writeFileAtomic } from '../checkpoint-file.js';
@@ -16,6 +16,9 @@ import { printJson, printTable, Progress, reportError, UsageError } from '../out
 import { SplitViewError, addTrustOptions, detectSplitViews, loadTrust } from '../evidence.js';
 import { AuditReportCollector, printAuditReport, type AuditReport } from '../audit-report.js';
 import { auditTlogOnly, printTlogAudit } from '../tlog-audit.js';
+import { ClockAudit, type ClockAuditReport, printClockAudit } from '../clock-audit.js';
+import type { IdentityEvidenceReport } from '../../identity/index.js';
+import { type LevelCounts, checkIdentityEvidence, emptyLevelCounts, evidenceLines, loadIdentityTrust, noteCreator } from '../identity-trust.js';
 
 interface AuditOpts {
   server: string;
@@ -30,6 +33,8 @@ interface AuditOpts {
   manifestItemsMax: number;
   tlogOnly?: boolean;
   json?: boolean;
+  /** The identity trust policy file (spec/policy.md, "Trust policy"). */
+  trust?: string;
 }
 
 export interface AuditSummary {
@@ -38,9 +43,16 @@ export interface AuditSummary {
   invalidEntries: number;
   uses: number;
   itemsJudged: number;
+  /** Items of uses declared by a builder key its next key reported stolen (spec/policy.md §2, Key lifecycle); absent if none. */
+  compromisedKeyItems?: number;
   manifestItemsSkipped: number;
-  verdicts: Partial<Record<Verdict, number>>;
+  /** With --trust, `consented` counts only items whose grant an identity the trust policy backs made; the rest are `consented-unverified`. */
+  verdicts: Partial<Record<Verdict | 'consented-unverified', number>>;
   consistentWithSaved: boolean | null;
+  /** With --trust: consented items by the identity level of their grant, and the evidence fetched. */
+  identities?: { consented: LevelCounts; evidence: IdentityEvidenceReport[] };
+  /** The trusted-time checks (spec/policy.md "The clock"); faults make the audit fail. */
+  clock: ClockAuditReport;
 }
 
 export type AuditResult = AuditSummary & AuditReport;
@@ -71,8 +83,13 @@ async function judgeManifestUse(client: LedgerClient, policy: ConsentPolicy, ind
 }
 
 export async function audit(opts: AuditOpts): Promise<AuditResult> {
+  const identities = await loadIdentityTrust(opts.trust);
   const trust = await loadTrust(opts);
-  const client = new LedgerClient(opts.server, { verifier: await readVerifierKey(trust.vkey), policy: trust.policy });
+  const verifier = await readVerifierKey(trust.vkey);
+  const client = new LedgerClient(opts.server, { verifier, policy: trust.policy });
+  // The log's key tells the time: its clock records, and no one else's (spec/policy.md "The clock").
+  const clockKey = formatKeyRef(verifier.publicKey);
+  const clock = new ClockAudit(clockKey);
   const saved = opts.since ? [{ source: `saved ${opts.since}`, note: await readFile(opts.since, 'utf8') }] : [];
   await detectSplitViews(client, { server: opts.server, vkey: trust.vkey, witnessUrls: trust.witnessUrls, saved, evidenceDir: opts.evidenceDir, timeoutMs: opts.witnessTimeout });
   const latest = await client.checkpoint();
@@ -81,13 +98,15 @@ export async function audit(opts: AuditOpts): Promise<AuditResult> {
     await client.checkConsistency((await loadCheckpoint(client, opts.since)).checkpoint, latest.checkpoint);
     consistentWithSaved = true;
   }
-  const policy = new ConsentPolicy();
-  const summary: AuditSummary = { treeSize: latest.checkpoint.size, records: {}, invalidEntries: 0, uses: 0, itemsJudged: 0, manifestItemsSkipped: 0, verdicts: {}, consistentWithSaved };
+  const policy = new ConsentPolicy({ ...(identities ? { trust: identities.view } : {}), clockKey });
+  const summary: Omit<AuditSummary, 'clock'> = { treeSize: latest.checkpoint.size, records: {}, invalidEntries: 0, uses: 0, itemsJudged: 0, manifestItemsSkipped: 0, verdicts: {}, consistentWithSaved };
   const uses: Array<{ index: number; record: TrainingUseRecord }> = [];
   const progress = new Progress('downloading', latest.checkpoint.size, 'entries');
   const apply = (index: number, parsed: ParsedRecord) => {
     summary.records[parsed.payload.type] = (summary.records[parsed.payload.type] ?? 0) + 1;
     policy.apply(index, parsed);
+    clock.record(index, parsed);
+    noteCreator(identities, index, parsed);
     if (parsed.payload.type === 'training-use') uses.push({ index, record: parsed.payload });
   };
   // Signatures are checked in a worker, a bundle of entries at a time, while this thread keeps
@@ -135,16 +154,22 @@ export async function audit(opts: AuditOpts): Promise<AuditResult> {
     await signatures.close();
   }
   progress.done(latest.checkpoint.size);
-  // Only now is the root proven: judge.
+  // Only now is the root proven: fetch the identity evidence the trust policy asks for, and judge.
+  const evidence = identities ? await checkIdentityEvidence(identities, policy) : [];
+  const consentedBy = emptyLevelCounts();
   const now = new Date();
   const report = new AuditReportCollector(policy);
   let hashes: ManifestHashPool | undefined; // started at the first manifest use
   try {
     for (const { index, record } of uses) {
       summary.uses++;
+      clock.use(policy.use(index)?.loggedAt);
       const add = (item: UseItem, j: Judgement) => {
-        summary.verdicts[j.verdict] = (summary.verdicts[j.verdict] ?? 0) + 1;
+        const tally = tallyName(j);
+        summary.verdicts[tally] = (summary.verdicts[tally] ?? 0) + 1;
+        if (j.verdict === 'consented' && j.identity) consentedBy[j.identity.level]++;
         summary.itemsJudged++;
+        if (j.compromisedKey) summary.compromisedKeyItems = (summary.compromisedKeyItems ?? 0) + 1;
         report.add(index, record, item, j);
       };
       if (record.items) for (const j of policy.judgeUse(index, { now })) add(record.items[j.position], j);
@@ -155,7 +180,13 @@ export async function audit(opts: AuditOpts): Promise<AuditResult> {
     await hashes?.close();
   }
   if (opts.save) await writeFileAtomic(opts.save, latest.note);
-  return { ...summary, ...report.finish() };
+  if (identities) summary.identities = { consented: consentedBy, evidence };
+  return { ...summary, clock: clock.finish(latest.checkpoint), ...report.finish() };
+}
+
+/** A consent from an identity the verifier's trust policy does not back is not reported as plain `consented`. */
+function tallyName(j: Judgement): Verdict | 'consented-unverified' {
+  return j.verdict === 'consented' && j.identity?.level === 'unverified' ? 'consented-unverified' : j.verdict;
 }
 
 /** --manifest-items-max: a whole number. */
@@ -178,6 +209,7 @@ export function registerAudit(program: Command): void {
     .option('--save <file>', 'save the audited checkpoint here')
     .option('--manifest-items-max <n>', 'skip manifests of more items than this (default: judge every item)', parseItemsMax, Number.MAX_SAFE_INTEGER)
     .option('--tlog-only', 'audit any tlog-tiles log: tiles and entries only, no records')
+    .option('--trust <file>', 'identity trust policy: the attesters you accept and the evidence to fetch (spec/policy.md)')
     .option('--json', 'machine-readable output')
     .action(async (opts: AuditOpts) => {
       if (opts.tlogOnly) return printTlogAudit(await auditTlogOnly(opts), opts.json === true);
@@ -190,11 +222,23 @@ export function registerAudit(program: Command): void {
         process.exitCode = 3;
         return;
       }
+      // A clock that went back, or a checkpoint time that is not the log's clock, fails the audit.
+      if (s.clock.faults.length > 0) process.exitCode = 1;
       if (opts.json) return printJson(s);
       console.log(`log of ${s.treeSize} entries: root recomputed and matches the signed checkpoint${s.consistentWithSaved ? '; consistent with the saved checkpoint' : ''}`);
       console.log(`records: ${Object.entries(s.records).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; invalid entries: ${s.invalidEntries}`);
       printTable(['verdict', 'items'], Object.entries(s.verdicts).map(([k, v]) => [k, v as number]));
       if (s.manifestItemsSkipped) console.log(`${s.manifestItemsSkipped} manifest items not judged (over --manifest-items-max)`);
+      if (s.compromisedKeyItems) console.log(`${s.compromisedKeyItems} items declared by builder keys reported stolen (their verdicts stand; see compromisedKey)`);
+      if (s.identities) printIdentities(s.identities);
       printAuditReport(s);
+      printClockAudit(s.clock);
     });
+}
+
+function printIdentities(identities: NonNullable<AuditSummary['identities']>): void {
+  console.log('\nconsented items by who is behind the grant (your trust policy):');
+  printTable(['identity level', 'items'], Object.entries(identities.consented).map(([level, n]) => [`consented & ${level}`, n]));
+  const lines = evidenceLines(identities.evidence);
+  if (lines.length > 0) console.log(`\nidentity evidence fetched:\n${lines.map((l) => `  ${l}`).join('\n')}`);
 }

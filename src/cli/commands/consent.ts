@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { USE_CATEGORIES, formatRecordTime, isKeyRef, isWorkId, type ConsentGrantRecord, type ConsentRevocationRecord, type KeyRef, type UseCategory, type WorkId } from '../../records/index.js';
 import { readKeyFile } from '../keys.js';
 import { printJson, UsageError } from '../output.js';
-import { printSubmitted, serverOptions, submitExtras, type ServerOpts } from '../record-options.js';
+import { notePublicRecord, printSubmitted, serverOptions, submitExtras, type ServerOpts } from '../record-options.js';
 import { submitRecord } from '../submit.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',').filter(Boolean)];
@@ -32,6 +32,15 @@ interface GrantOpts extends ServerOpts {
   until?: string;
   retireBy?: string;
   compensation?: string;
+  onBehalfOf?: string;
+}
+
+/** A key ref flag (--on-behalf-of, --agent, --owner): someone else's key, so never a key file. */
+export function keyRefOption(flag: string) {
+  return (v: string): KeyRef => {
+    if (!isKeyRef(v)) throw new UsageError(`${flag}: not a key ref (ed25519:<64 hex>): ${v}`);
+    return v;
+  };
 }
 
 export function grantPayload(author: KeyRef, o: GrantOpts, now = new Date()): ConsentGrantRecord {
@@ -49,7 +58,15 @@ export function grantPayload(author: KeyRef, o: GrantOpts, now = new Date()): Co
     ...(o.until ? { validUntil: parseTime(o.until, '--until') } : {}),
     ...(o.retireBy ? { retireBy: parseTime(o.retireBy, '--retire-by') } : {}),
     ...(o.compensation ? { compensation: parseCompensation(o.compensation) } : {}),
+    ...(o.onBehalfOf ? { onBehalfOf: o.onBehalfOf as KeyRef } : {}),
   };
+}
+
+/** What a grant makes public, for the note before signing: the payee is the one personal field. */
+function publishedByGrant(grant: ConsentGrantRecord): string[] {
+  const out = [`your key ${grant.author}`, `the identifiers of ${grant.works.length} work(s)`, 'the terms'];
+  if (grant.compensation) out.push(`the payee ${JSON.stringify(grant.compensation.payee)}`);
+  return out;
 }
 
 export function registerConsent(program: Command): void {
@@ -64,9 +81,12 @@ export function registerConsent(program: Command): void {
     .option('--until <time>', 'valid until')
     .option('--retire-by <time>', 'models trained must be retired by then')
     .option('--compensation <terms>', '"<amount> <CUR> per-use|flat <payee>"')
+    .option('--on-behalf-of <keyref>', 'grant for this creator identity, under a delegation it gave your key', keyRefOption('--on-behalf-of'))
     .action(async (opts: GrantOpts) => {
       const key = await readKeyFile(opts.key);
-      const result = await submitRecord(opts.server, opts.vkey, key, grantPayload(key.keyRef, opts), opts.proofOut, await submitExtras(opts));
+      const payload = grantPayload(key.keyRef, opts);
+      notePublicRecord('consent-grant', publishedByGrant(payload));
+      const result = await submitRecord(opts.server, opts.vkey, key, payload, opts.proofOut, await submitExtras(opts));
       if (opts.json) return printJson(result);
       printSubmitted('consent-grant', result);
     });
@@ -78,10 +98,16 @@ export function registerConsent(program: Command): void {
     })
     .option('--from <time>', 'effective from (default now)')
     .option('--reason <text>', 'why')
-    .action(async (opts: ServerOpts & { key: string; grant: number; from?: string; reason?: string }) => {
+    .option('--on-behalf-of <keyref>', 'revoke for this creator identity, under a delegation it gave your key', keyRefOption('--on-behalf-of'))
+    .action(async (opts: ServerOpts & { key: string; grant: number; from?: string; reason?: string; onBehalfOf?: KeyRef }) => {
       const key = await readKeyFile(opts.key);
       const now = new Date();
-      const payload: ConsentRevocationRecord = { type: 'consent-revocation', v: 1, author: key.keyRef, time: formatRecordTime(now), grant: { index: opts.grant }, effective: opts.from ? parseTime(opts.from, '--from') : formatRecordTime(now), ...(opts.reason ? { reason: opts.reason } : {}) };
+      const payload: ConsentRevocationRecord = {
+        type: 'consent-revocation', v: 1, author: key.keyRef, time: formatRecordTime(now), grant: { index: opts.grant },
+        effective: opts.from ? parseTime(opts.from, '--from') : formatRecordTime(now),
+        ...(opts.reason ? { reason: opts.reason } : {}),
+        ...(opts.onBehalfOf ? { onBehalfOf: opts.onBehalfOf } : {}),
+      };
       const result = await submitRecord(opts.server, opts.vkey, key, payload, opts.proofOut, await submitExtras(opts));
       if (opts.json) return printJson(result);
       printSubmitted('consent-revocation', result);

@@ -14,7 +14,10 @@ import { registerReindex } from './reindex.js';
 import { registerWitness } from './witness.js';
 import { registerDemo } from './demo.js';
 import { registerReceipts } from './receipts.js';
+import { registerDelegate } from './delegate.js';
+import { registerRuling } from './ruling.js';
+import { registerAttest } from './attest.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerKeygen, registerWork, registerCreator, registerConsent, registerVerify, registerUse, registerModel, registerWatch, registerAudit, registerServe, registerReindex, registerWitness, registerDemo, registerReceipts];
+export const commands: RegisterCommand[] = [registerKeygen, registerWork, registerCreator, registerConsent, registerVerify, registerUse, registerModel, registerWatch, registerAudit, registerServe, registerReindex, registerWitness, registerDemo, registerReceipts, registerDelegate, registerRuling, registerAttest];

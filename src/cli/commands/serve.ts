@@ -221,6 +221,7 @@ export async function runServe(opts: ServeOptions): Promise<void> {
     hashManifestSubtrees: (items, subtreeItems) => manifestHashes.subtreeRoots(items, subtreeItems),
     manifests: manifestLimits,
     maxClockSkewMs,
+    clockRecords: true,
   });
   const shutdown = new AbortController();
   const metrics = createServerMetrics();

@@ -4,7 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { PROOF_BUNDLE_TYPE, TLOG_PROOF_HEADER, checkEvidence, parseTlogProof, verifyBundle, verifyTlogProof } from '../../client/index.js';
+import { LedgerClient, PROOF_BUNDLE_TYPE, TLOG_PROOF_HEADER, checkEvidence, parseTlogProof, verifyBundle, verifyTlogProof, type IdentityFinding, type Verified, type VerifiedUse } from '../../client/index.js';
+import { EvidenceChecker } from '../../identity/index.js';
+import { consentBy, describeFinding, loadIdentityTrust } from '../identity-trust.js';
 import { openCheckpointWithPolicy } from '../../note/index.js';
 import { addTrustOptions, loadTrust } from '../evidence.js';
 import { LedgerError } from '../../errors.js';
@@ -22,6 +24,9 @@ interface VerifyOpts {
   entry?: string;
   leafHash?: string;
   json?: boolean;
+  /** The identity trust policy file, and the server asked about identities (--server). */
+  trust?: string;
+  server?: string;
 }
 
 async function leafHashOf(opts: VerifyOpts): Promise<Uint8Array> {
@@ -32,7 +37,8 @@ async function leafHashOf(opts: VerifyOpts): Promise<Uint8Array> {
 
 /** The file's result plus, under a trust policy, the witnesses whose cosignatures met it. */
 export async function verifyFile(path: string, opts: VerifyOpts): Promise<Record<string, unknown>> {
-  const { result, checkpointNote } = await verifyLogSigned(path, opts);
+  const { result: logSigned, checkpointNote, bundle } = await verifyLogSigned(path, opts);
+  const result = bundle && opts.trust ? { ...logSigned, ...(await consentBehindBundle(bundle, opts)) } : logSigned;
   const { policy } = await loadTrust(opts);
   if (!policy) return result;
   const { cosigners } = openCheckpointWithPolicy(checkpointNote, policy); // NoteError quorum-not-met → exit 1
@@ -51,7 +57,23 @@ export async function verifyEvidenceFile(path: string, vkey: string): Promise<{ 
   return checkEvidence(doc, await readVerifierKey(vkey));
 }
 
-async function verifyLogSigned(path: string, opts: VerifyOpts): Promise<{ result: Record<string, unknown>; checkpointNote: string }> {
+/**
+ * --trust: who is behind the grant the bundle's item relies on (the item's own reference; the
+ * server's verdict names it when the item refers by leaf hash), asked of --server and proven here.
+ */
+async function consentBehindBundle(bundle: Verified<VerifiedUse>, opts: VerifyOpts): Promise<{ consentBy: IdentityFinding | null; consentByText: string }> {
+  if (!opts.server) throw new UsageError('--trust needs --server: who is behind a grant is looked up in the log');
+  const identities = (await loadIdentityTrust(opts.trust))!;
+  const v = bundle.value;
+  const ref = v.item.consent;
+  const grant = 'index' in ref ? ref.index : (v.serverVerdict as { consentIndex?: unknown } | undefined)?.consentIndex;
+  if (typeof grant !== 'number') return { consentBy: null, consentByText: 'the item relies on no grant the log can name' };
+  const client = new LedgerClient(opts.server, { verifier: await readVerifierKey(opts.vkey) });
+  const finding = await consentBy(client, bundle.checkpoint, grant, v.item.work, v.index, identities.policy, new EvidenceChecker());
+  return finding ? { consentBy: finding, consentByText: describeFinding(identities.policy, finding) } : { consentBy: null, consentByText: `log entry ${grant} is not a grant naming the item's work` };
+}
+
+async function verifyLogSigned(path: string, opts: VerifyOpts): Promise<{ result: Record<string, unknown>; checkpointNote: string; bundle?: Verified<VerifiedUse> }> {
   const verifier = await readVerifierKey(opts.vkey);
   const text = await readFile(path, 'utf8');
   if (text.startsWith(TLOG_PROOF_HEADER)) {
@@ -68,7 +90,7 @@ async function verifyLogSigned(path: string, opts: VerifyOpts): Promise<{ result
     const verified = verifyBundle(json, verifier);
     const v = verified.value;
     const result = { kind: 'proof-bundle', index: v.index, position: v.position, treeSize: verified.checkpoint.size, work: v.work, builder: v.author, model: `${v.record.model.name}@${v.record.model.version}`, serverVerdict: v.serverVerdict ?? null };
-    return { result, checkpointNote: (json as { checkpoint: string }).checkpoint };
+    return { result, checkpointNote: (json as { checkpoint: string }).checkpoint, bundle: verified };
   }
   if (json.type === 'pvl.record-proof/v1' && json.tlogProof && json.entry) {
     const entry = fromBase64(json.entry) ?? new Uint8Array();
@@ -117,6 +139,8 @@ export function registerVerify(program: Command): void {
     .option('--evidence <file>', 'check a split-view evidence file instead')
     .option('--entry <file>', 'the log entry (for a bare tlog-proof file)')
     .option('--leaf-hash <hex>', 'the leaf hash (for a bare tlog-proof file)')
+    .option('--trust <file>', 'identity trust policy: say who is behind the consent of a proof bundle (needs --server)')
+    .option('--server <url>', 'ledger server asked about identities (with --trust)')
     .option('--json', 'machine-readable output')
     .action(async (file: string | undefined, opts: VerifyOpts) => {
       if (opts.evidence) {
@@ -131,9 +155,10 @@ export function registerVerify(program: Command): void {
       const result = await verifyFile(file, opts);
       if (opts.json) return printJson({ ok: true, ...result });
       // The bundle's verdict is the server's judgement, which no step proves: it never shares the OK line.
-      const { serverVerdict, ...proven } = result;
+      const { serverVerdict, consentBy: _finding, consentByText, ...proven } = result;
       const details = Object.entries(proven).filter(([k]) => k !== 'kind' && k !== 'treeSize').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`);
       console.log(`${colour.green('OK')} ${result.kind} verified: ${details.join(' ')}`);
       if (serverVerdict !== undefined) console.log(colour.dim(`server says: ${describeVerdict(serverVerdict)} (the server's claim, not proven by the bundle; pvl audit recomputes verdicts)`));
+      if (consentByText !== undefined) console.log(`consent by: ${consentByText}`);
     });
 }

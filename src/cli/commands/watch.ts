@@ -9,13 +9,15 @@
  */
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { CreatorWorks, LedgerClient, UseFault, WatchedWorks, claimedUseId, makeEvidence, provesConsistency, verifyUseReport, type SignedCheckpoint, type WorkOwner } from '../../client/index.js';
+import { CreatorWorks, LedgerClient, UseFault, WatchedWorks, claimedUseId, makeEvidence, provesConsistency, verifyUseReport, type IdentityFinding, type ProvenUse, type ServerClaims, type SignedCheckpoint, type WorkOwner } from '../../client/index.js';
 import { LedgerError } from '../../errors.js';
 import { fromBase64, isKeyRef, isWorkId } from '../../records/index.js';
 import { readKeyFile, readVerifierKey } from '../keys.js';
 import { colour, UsageError } from '../output.js';
 import { eventIdAfter, loadState, saveState, type WatchState } from '../watch-state.js';
 import { addTrustOptions, detectSplitViews, loadTrust, saveEvidence, type SplitViewCheck } from '../evidence.js';
+import { EvidenceChecker, type IdentityTrustPolicy } from '../../identity/index.js';
+import { consentBy, describeFinding, loadIdentityTrust } from '../identity-trust.js';
 
 interface WatchOpts {
   server: string;
@@ -32,6 +34,8 @@ interface WatchOpts {
   quorum?: string;
   policy?: string;
   evidenceDir: string;
+  /** The identity trust policy file: say who is behind each consent. */
+  trust?: string;
 }
 
 /** A use as the server sent it: nothing here is believed until verifyUseReport has checked it. */
@@ -54,8 +58,16 @@ class Watcher {
     private readonly state: WatchState,
     private readonly owner: WorkOwner,
     private readonly vkey: string,
+    private readonly identities?: { policy: IdentityTrustPolicy; checker: EvidenceChecker },
   ) {
     if (state.checkpoint) this.trusted = client.openCheckpoint(state.checkpoint);
+  }
+
+  /** With --trust: who is behind the grant the server says decided (grant and use proven here, evidence fetched here). */
+  private async consentBehind(u: ProvenUse, claims: ServerClaims): Promise<IdentityFinding | undefined> {
+    const grant = claims.verdict?.consentIndex;
+    if (!this.identities || grant === undefined) return undefined;
+    return consentBy(this.client, u.checkpoint, grant, u.itemIds, u.index, this.identities.policy, this.identities.checker);
   }
 
   get faults(): number {
@@ -149,6 +161,7 @@ class Watcher {
     const { use: u, claims } = proven;
     if (!eventIdAfter(u.id, this.state.lastEventId)) return;
     if (!(await this.trustBundleCheckpoint((use as { bundle: { checkpoint: string } }).bundle.checkpoint))) return;
+    const consentBehind = await this.consentBehind(u, claims);
     const line = {
       id: u.id,
       index: u.index,
@@ -161,6 +174,7 @@ class Watcher {
       proof: 'verified',
       treeSize: u.checkpoint.size,
       serverVerdict: claims.verdict ?? null,
+      ...(consentBehind ? { consentBy: consentBehind } : {}),
       ...(claims.derived ? { serverDerived: { model: `${claims.derived.model.name}@${claims.derived.model.version}`, builder: claims.derived.model.builder, lineageIndex: claims.derived.lineageIndex } } : {}),
     };
     if (this.opts.json) console.log(JSON.stringify(line));
@@ -168,11 +182,41 @@ class Watcher {
       const near = u.near ? ` (near copy of your ${u.near.of}: ${u.near.id} at distance ${u.near.distance}, computed here)` : '';
       const says = claims.verdict ? `${claims.verdict.verdict}${claims.verdict.reason ? ` (${claims.verdict.reason})` : ''}` : 'no verdict';
       const derived = line.serverDerived ? `; server says inherited by ${line.serverDerived.model} (lineage entry ${line.serverDerived.lineageIndex})` : '';
-      console.log(`${colour.bold(u.work)}${near} used by ${line.model} (${line.builder}) at log index ${u.index} item ${u.position} — proof verified at tree size ${line.treeSize}${colour.dim(`; server says: ${says}${derived}`)}`);
+      const stolen = claims.verdict?.compromisedKey ? `; declared by a builder key reported stolen from index ${claims.verdict.compromisedKey.since} (record ${claims.verdict.compromisedKey.recordIndex})` : '';
+      console.log(`${colour.bold(u.work)}${near} used by ${line.model} (${line.builder}) at log index ${u.index} item ${u.position} — proof verified at tree size ${line.treeSize}${colour.dim(`; server says: ${says}${derived}${stolen}`)}`);
+      if (consentBehind && this.identities) console.log(`  consent by: ${describeFinding(this.identities.policy, consentBehind)}`);
     }
     await this.notify(line);
     this.state.lastEventId = u.id;
     await saveState(this.opts.state, this.state);
+  }
+
+  /**
+   * A claim notice (spec/api.md, `claim` events): another identity's grant names a work of the
+   * watcher's. The grant itself is checked against the log (inclusion in the trusted head, its
+   * author, the work) before it is reported; who the server says it claims for is shown as said.
+   */
+  async claim(data: unknown): Promise<void> {
+    const notice = asClaimNotice(data);
+    if (!notice) return this.fault(`a claim event that is not a claim notice: ${JSON.stringify(data)?.slice(0, 200)}`);
+    await this.trust(await this.client.checkpoint());
+    const at = this.trusted!.checkpoint;
+    let grant;
+    try {
+      grant = (await this.client.entry(notice.grantIndex, at)).value.record.payload;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'unreachable') throw e;
+      return this.fault(`claim event for grant ${notice.grantIndex}: ${(e as Error).message}`);
+    }
+    if (grant.type !== 'consent-grant' || grant.author !== notice.author || !grant.works.some((ids) => (ids as string[]).includes(notice.work))) {
+      return this.fault(`claim event for grant ${notice.grantIndex}: log entry ${notice.grantIndex} is not a grant by ${notice.author} naming ${notice.work}`);
+    }
+    const onBehalf = grant.onBehalfOf !== undefined ? `, signed by ${grant.author} on its behalf` : '';
+    if (this.opts.json) {
+      console.log(JSON.stringify({ event: 'claim', grant: notice.grantIndex, work: notice.work, claimant: notice.claimant, author: grant.author, ...(grant.onBehalfOf ? { onBehalfOf: grant.onBehalfOf } : {}), proof: 'verified', treeSize: at.size }));
+    } else {
+      console.log(`your work ${colour.bold(notice.work)} is also claimed by ${notice.claimant} in grant ${notice.grantIndex}${onBehalf} — a use of it may be judged disputed${colour.dim(` (grant proven in the log at tree size ${at.size})`)}`);
+    }
   }
 
   private fault(message: string): void {
@@ -229,8 +273,25 @@ async function pollOnce(client: LedgerClient, watcher: Watcher, paths: string[],
   for (const u of uses) await watcher.report(u);
 }
 
-/** Reads an SSE stream, calling `onUse` for each `use` event; resolves when the stream ends. */
-async function followEvents(client: LedgerClient, path: string, lastEventId: string | null, onUse: (u: Use | null, id: string | undefined) => Promise<void>): Promise<void> {
+/** A `claim` event's data as the server sends it (spec/api.md, Notifications); undefined if it is not one. */
+interface ClaimNotice {
+  grantIndex: number;
+  work: string;
+  claimant: string;
+  author: string;
+}
+
+function asClaimNotice(data: unknown): ClaimNotice | undefined {
+  const n = data as Partial<ClaimNotice> | null;
+  const ok = n !== null && typeof n === 'object' && Number.isSafeInteger(n.grantIndex) && n.grantIndex! >= 0 && typeof n.work === 'string' && isWorkId(n.work) && isKeyRef(n.claimant) && isKeyRef(n.author);
+  return ok ? (n as ClaimNotice) : undefined;
+}
+
+/**
+ * Reads an SSE stream, calling `onUse` for each `use` event and `onClaim` for each `claim` event;
+ * resolves when the stream ends.
+ */
+async function followEvents(client: LedgerClient, path: string, lastEventId: string | null, onUse: (u: Use | null, id: string | undefined) => Promise<void>, onClaim: (data: unknown) => Promise<void>): Promise<void> {
   const res = await client.request(path, { headers: { accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) } });
   const decoder = new TextDecoder();
   let buffer = '';
@@ -245,6 +306,7 @@ async function followEvents(client: LedgerClient, path: string, lastEventId: str
       const id = fields.find((l) => l.startsWith('id:'))?.slice(3).trim();
       const data = fields.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
       if (event === 'use' && data) await onUse(parseJson(data), id);
+      if (event === 'claim' && data) await onClaim(parseJson(data));
     }
   }
 }
@@ -265,7 +327,8 @@ export async function watch(opts: WatchOpts): Promise<void> {
   const creator = opts.creator ? (isKeyRef(opts.creator) ? opts.creator : (await readKeyFile(opts.creator)).keyRef) : undefined;
   const state = await loadState(opts.state);
   const owner: WorkOwner = creator ? new CreatorWorks(creator, (path) => client.getJson(path)) : new WatchedWorks((opts.work ?? []).map((w) => [w]));
-  const watcher = new Watcher(client, opts, state, owner, trust.vkey);
+  const identities = await loadIdentityTrust(opts.trust);
+  const watcher = new Watcher(client, opts, state, owner, trust.vkey, identities && { policy: identities.policy, checker: new EvidenceChecker() });
   const paths = queryPaths(creator, opts.work ?? []);
   const saved = () => (state.checkpoint ? [{ source: `saved ${opts.state}`, note: state.checkpoint }] : []);
   const views = () => ({ server: opts.server, vkey: trust.vkey, witnessUrls: trust.witnessUrls, saved: saved(), evidenceDir: opts.evidenceDir, timeoutMs: 3000 });
@@ -277,7 +340,7 @@ export async function watch(opts: WatchOpts): Promise<void> {
   }
   for (;;) {
     try {
-      await followEvents(client, paths.events, state.lastEventId, (u, id) => watcher.report(u, id));
+      await followEvents(client, paths.events, state.lastEventId, (u, id) => watcher.report(u, id), (claim) => watcher.claim(claim));
     } catch (e) {
       // What the log itself is caught doing ends the watch; a dropped connection does not.
       if (['rollback', 'split-view'].includes(String((e as { code?: string }).code))) throw e;
@@ -302,6 +365,7 @@ export function registerWatch(program: Command): void {
     .option('--once', 'report uses since the state file and exit')
     .option('--interval <seconds>', 'polling interval when events are unavailable', (v) => Number(v), 10)
     .option('--json', 'one JSON object per use on stdout')
-    .option('--evidence-dir <dir>', 'where split-view evidence files are written', '.');
+    .option('--evidence-dir <dir>', 'where split-view evidence files are written', '.')
+    .option('--trust <file>', 'identity trust policy: say who is behind each consent (spec/policy.md)');
   addTrustOptions(cmd).action(watch);
 }

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { type Verifier, parseVerifierKey } from '../../note/index.js';
 import { nodeEd25519Verify } from '../../platform/node-signer.js';
 import { loadOrCreateWitnessKey, startWitnessServer } from '../../witness/server.js';
+import { DEFAULT_WITNESS_CLOCK_SKEW_S, DEFAULT_WITNESS_TIME_AGE_S } from '../../witness/witness.js';
 import { UsageError } from '../output.js';
 import { untilStopSignal } from '../signals.js';
 
@@ -18,6 +19,15 @@ interface WitnessServeOptions {
   key?: string;
   name: string;
   log: string[];
+  maxClockSkew?: string;
+  maxTimeAge?: string;
+}
+
+/** A whole number of seconds ≥ 1 for `flag`, or the default when not given. */
+function parseSeconds(text: string | undefined, flag: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^[0-9]{1,9}$/.test(text) || Number(text) < 1) throw new UsageError(`${flag} must be a whole number of seconds ≥ 1, got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 function parsePort(text: string): number {
@@ -50,8 +60,10 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export async function runWitnessServe(opts: WitnessServeOptions): Promise<void> {
   const port = parsePort(opts.port);
   const logs = parseLogOptions(opts.log);
+  const maxClockSkewSeconds = parseSeconds(opts.maxClockSkew, '--max-clock-skew', DEFAULT_WITNESS_CLOCK_SKEW_S);
+  const maxTimeAgeSeconds = parseSeconds(opts.maxTimeAge, '--max-time-age', DEFAULT_WITNESS_TIME_AGE_S);
   const { key, created } = await loadOrCreateWitnessKey(opts.key ?? join(opts.data, 'witness.key'), opts.name);
-  const running = await startWitnessServer({ data: opts.data, key, logs, host: opts.host, port });
+  const running = await startWitnessServer({ data: opts.data, key, logs, host: opts.host, port, maxClockSkewSeconds, maxTimeAgeSeconds });
   console.log(`${created ? 'created witness key; ' : ''}cosigner verifier key: ${running.witness.verifierKey}`);
   console.log(`listening on ${running.url}`);
   await untilStopSignal();
@@ -69,6 +81,8 @@ export function registerWitness(program: Command): void {
     .option('--key <file>', 'witness private key file (created, mode 0600, if missing; default <data>/witness.key)')
     .option('--name <name>', 'witness name for a newly created key', 'localhost/witness')
     .option('--log <origin=vkey>', 'a trusted log: its origin and Ed25519 verifier key (repeatable)', collect, [])
+    .option('--max-clock-skew <seconds>', `how far a checkpoint's pvl-time line may be ahead of this witness's clock (default ${DEFAULT_WITNESS_CLOCK_SKEW_S})`)
+    .option('--max-time-age <seconds>', `how old the pvl-time line of a checkpoint that grew may be (default ${DEFAULT_WITNESS_TIME_AGE_S})`)
     .action(async (opts: WitnessServeOptions) => {
       await runWitnessServe(opts);
       process.exitCode = 0;
