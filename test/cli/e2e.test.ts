@@ -3,12 +3,13 @@
  * Work ids and leaf hashes are recomputed here with node:crypto as independent expectations.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { tempDir } from '../support/tmp.js';
+import { startPvlServe } from '../support/pvl-serve.js';
 
 const MAIN = resolve('dist/src/cli/main.js');
 const run = promisify(execFile);
@@ -36,17 +37,7 @@ const sha256Id = (text: string) => `sha256:${createHash('sha256').update(text).d
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('pvl-cli-'));
-  server = spawn('node', [MAIN, 'serve', '--data', join(dir, 'data'), '--port', '0'], { cwd: dir });
-  url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    server.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]);
-    });
-    server.on('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)));
-  });
-  await writeFile(join(dir, 'log.vkey'), (await (await fetch(`${url}/log/vkey`)).text()).trim());
+  ({ server, url } = await startPvlServe(dir));
 }, 20000);
 
 afterAll(async () => {

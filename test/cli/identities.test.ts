@@ -4,7 +4,7 @@
  * (needs `npm run build`). A squatter grants consent for an artist's work; the verifier's trust
  * policy decides who is behind each grant.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/tmp.js';
+import { startPvlServe } from '../support/pvl-serve.js';
 
 const MAIN = resolve('dist/src/cli/main.js');
 const run = promisify(execFile);
@@ -54,17 +55,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((ok) => website.listen(0, '127.0.0.1', ok));
   site = `http://127.0.0.1:${(website.address() as AddressInfo).port}/`;
-  ledger = spawn('node', [MAIN, 'serve', '--data', join(dir, 'data'), '--port', '0'], { cwd: dir });
-  url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    ledger.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]);
-    });
-    ledger.on('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)));
-  });
-  await writeFile(join(dir, 'log.vkey'), (await (await fetch(`${url}/log/vkey`)).text()).trim());
+  ({ server: ledger, url } = await startPvlServe(dir));
 }, 20000);
 
 afterAll(async () => {

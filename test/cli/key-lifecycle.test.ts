@@ -4,13 +4,14 @@
  * a stolen key cannot rotate, the committed key rotates and declares the compromise. The
  * commitments are recomputed here with node:crypto, from spec/records.md §2.1.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/tmp.js';
+import { startPvlServe } from '../support/pvl-serve.js';
 
 const MAIN = resolve('dist/src/cli/main.js');
 const run = promisify(execFile);
@@ -43,17 +44,7 @@ const entry = async (index: number) => ((await (await fetch(`${url}/entries/${in
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('pvl-cli-keys-'));
-  server = spawn('node', [MAIN, 'serve', '--data', join(dir, 'data'), '--port', '0'], { cwd: dir });
-  url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    server.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]);
-    });
-    server.on('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)));
-  });
-  await writeFile(join(dir, 'log.vkey'), (await (await fetch(`${url}/log/vkey`)).text()).trim());
+  ({ server, url } = await startPvlServe(dir));
 }, 20000);
 
 afterAll(async () => {

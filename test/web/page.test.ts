@@ -6,7 +6,7 @@
  * that corrupts proof bundles so the page must show the failure.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
@@ -17,6 +17,7 @@ import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium.js';
 import { tempDir } from '../support/tmp.js';
+import { startPvlServe } from '../support/pvl-serve.js';
 import { workIdsOfBytes } from '../../src/works/node.js';
 import { parsePrivateKey } from '../../src/note/index.js';
 import { formatKeyRef } from '../../src/records/index.js';
@@ -143,18 +144,8 @@ async function consentRows(page: Page): Promise<string[][]> {
 
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir('pvl-web-'));
-  server = spawn('node', [MAIN, 'serve', '--data', join(dir, 'data'), '--port', '0'], { cwd: dir });
-  url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    server.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]);
-    });
-    server.on('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)));
-  });
+  ({ server, url } = await startPvlServe(dir));
   vkey = (await (await fetch(`${url}/log/vkey`)).text()).trim();
-  await writeFile(join(dir, 'log.vkey'), vkey);
   proxyUrl = await startProxy(url, () => proxyMode);
   browser = await launchChromium();
   await mkdir(SCREENSHOTS, { recursive: true });
